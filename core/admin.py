@@ -1,0 +1,65 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from .models import AuditLog, User
+
+
+class ReadOnlyAdminMixin:
+    """For records whose state changes only through services: the admin may look, never write.
+
+    Without change permission Django renders every field read-only and refuses POSTs; without add and
+    delete permission the buttons and the bulk delete action disappear."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInlineMixin(ReadOnlyAdminMixin):
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        (_("Role in Fenliu"), {"fields": ("role", "department")}),
+    )
+    add_fieldsets = (
+        *BaseUserAdmin.add_fieldsets,
+        (_("Role in Fenliu"), {"classes": ("wide",), "fields": ("role", "department")}),
+    )
+    list_display = ("username", "first_name", "role", "department", "is_active", "is_staff")
+    list_filter = ("role", "department", "is_active", "is_staff", "is_superuser")
+    list_select_related = ("department",)
+    search_fields = ("username", "first_name", "last_name", "email")
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("at", "actor", "action", "object_type", "object_id", "from_state", "to_state", "call")
+    list_filter = ("action", "object_type")
+    list_select_related = ("actor", "call")
+    search_fields = ("object_id",)
+    search_help_text = _("An object id (number) or a 110 call id.")
+    date_hierarchy = "at"
+    show_full_result_count = False
+
+    def get_search_results(self, request, queryset, search_term):
+        # Exact matches only, so the (object_type, object_id, at) index and the call FK serve the search;
+        # the admin's default icontains would scan the whole log.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if term.isdigit():
+            return queryset.filter(object_id=int(term)), False
+        return queryset.filter(call__call_id=term), False

@@ -1,0 +1,14 @@
+from .models import Role
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "is_dispatcher": user.has_role(Role.DISPATCHER),
+        "is_department": user.has_role(Role.DEPARTMENT) and user.department_id is not None,
+        "is_supervisor": user.has_role(Role.SUPERVISOR),
+        "can_callback": user.has_role(Role.DISPATCHER, Role.SUPERVISOR),
+        "is_admin": user.is_staff or user.has_role(Role.ADMIN),
+    }

@@ -1,0 +1,79 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    DISPATCHER = "dispatcher", _("Dispatcher")
+    DEPARTMENT = "department", _("Department staff")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    MEDIATOR = "mediator", _("Mediator")
+    ADMIN = "admin", _("Administrator")
+
+
+class User(AbstractUser):
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.DISPATCHER)
+    department = models.ForeignKey(
+        "diversion.Department",
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
+        help_text=_("Required for department staff: they see only this department's slips."),
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(role="department") | models.Q(department__isnull=False),
+                name="department_staff_have_department",
+            ),
+        ]
+
+    def has_role(self, *roles: str) -> bool:
+        """A superuser holds every role; an administrator role only what admin pages need."""
+        if not self.is_active:
+            return False
+        return self.is_superuser or self.role in roles
+
+
+class AuditAction(models.TextChoices):
+    CALL_INTAKE = "call_intake", _("Call received")
+    CALL_CLASSIFY = "call_classify", _("Classified")
+    CALL_STATUS = "call_status", _("Call status")
+    CALL_GRID = "call_grid", _("Grid set")
+    SLIP_STATUS = "slip_status", _("Slip status")
+    CALLBACK = "callback", _("Callback recorded")
+    PHONE_REVEALED = "phone_revealed", _("Full phone number shown")
+
+
+class AuditLog(models.Model):
+    """One row per state change or sensitive read: who, when, what, from, to, why."""
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        User, verbose_name=_("actor"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(_("action"), max_length=48, choices=AuditAction.choices)
+    object_type = models.CharField(_("object type"), max_length=32)
+    object_id = models.BigIntegerField(_("object id"))
+    # The call this row belongs to, so a call's timeline is one indexed query.
+    call = models.ForeignKey(
+        "incidents.Call", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_rows"
+    )
+    from_state = models.CharField(_("from"), max_length=24, blank=True)
+    to_state = models.CharField(_("to"), max_length=24, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit row")
+        verbose_name_plural = _("audit log")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["object_type", "object_id", "at"])]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"

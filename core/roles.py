@@ -1,0 +1,46 @@
+"""Who may do what. Views and API use these; services check them again."""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
+
+from .models import Role
+
+
+def role_required(*roles):
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.has_role(*roles):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def is_department_staff(user) -> bool:
+    return (user.is_authenticated and user.is_active and user.role == Role.DEPARTMENT
+            and user.department_id is not None)
+
+
+class HasRole(BasePermission):
+    roles: tuple = ()
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.has_role(*self.roles))
+
+
+class CanTakeCalls(HasRole):
+    roles = (Role.DISPATCHER, Role.SUPERVISOR)
+
+
+class CanSeeSlips(BasePermission):
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and (
+            user.has_role(Role.DISPATCHER, Role.SUPERVISOR) or is_department_staff(user)))

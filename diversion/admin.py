@@ -1,0 +1,74 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from core.admin import ReadOnlyAdminMixin, ReadOnlyInlineMixin
+
+from .models import Callback, Category, CategoryGroup, Department, HandoffSlip, TimeLimitClass
+
+
+@admin.register(TimeLimitClass)
+class TimeLimitClassAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "name_en", "deadline_hours")
+    list_display_links = ("code",)
+    list_editable = ("deadline_hours",)
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "name_en", "email", "phone", "active")
+    list_filter = ("active",)
+    search_fields = ("code", "name_zh", "name_en")
+
+
+@admin.register(CategoryGroup)
+class CategoryGroupAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "name_en")
+    search_fields = ("code", "name_zh", "name_en")
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "group", "default_department", "time_limit_class", "urgency", "active")
+    list_editable = ("default_department", "time_limit_class", "active")
+    list_filter = ("group", "default_department", "time_limit_class", "urgency", "active")
+    list_select_related = ("group", "default_department", "time_limit_class")
+    search_fields = ("code", "name_zh", "name_en")
+    fieldsets = (
+        (None, {"fields": ("code", "name_zh", "name_en", "group", "active")}),
+        (_("Routing"), {"fields": ("default_department", "time_limit_class", "urgency", "keywords")}),
+        (_("Keep with police"), {"fields": ("police_conditions", "police_keywords")}),
+    )
+
+
+class CallbackInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = Callback
+    fields = ("recorded_at", "channel", "reached", "resolved", "satisfaction", "comment", "recorded_by",
+              "reopened_slip")
+
+
+@admin.register(HandoffSlip)
+class HandoffSlipAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Slips change state only through diversion.services; the admin shows them and nothing more."""
+
+    list_display = ("serial_display", "call", "category", "department", "status", "issued_at", "deadline",
+                    "accepted_at", "completed_at", "closed_at", "reopen_count")
+    list_filter = ("status", "department", "category__group", "close_reason")
+    list_select_related = ("call", "category", "department")
+    search_fields = ("=call__call_id", "number__exact")
+    search_help_text = _("A 110 call id or a slip number (without the year).")
+    date_hierarchy = "issued_at"
+    inlines = [CallbackInline]
+
+    @admin.display(description=_("serial number"), ordering="number")
+    def serial_display(self, obj):
+        return obj.serial
+
+
+@admin.register(Callback)
+class CallbackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("slip", "recorded_at", "channel", "reached", "resolved", "satisfaction", "reopened_slip",
+                    "recorded_by")
+    list_filter = ("channel", "reached", "resolved", "satisfaction", "reopened_slip")
+    list_select_related = ("slip", "recorded_by")
+    search_fields = ("=slip__call__call_id",)
+    date_hierarchy = "recorded_at"

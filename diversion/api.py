@@ -1,0 +1,99 @@
+"""Slips over the API. Each action fetches the slip through the user's scope (404 outside it, whatever
+id was typed), parses its input and calls the one service that makes the change."""
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from core.roles import CanSeeSlips, CanTakeCalls
+
+from . import services
+from .models import Callback, HandoffSlip
+from .selectors import slip_get_for_user, slips_visible_to
+from .serializers import (
+    CallbackCreatedSerializer,
+    CallbackRecordSerializer,
+    SlipAcceptSerializer,
+    SlipCompleteSerializer,
+    SlipReturnSerializer,
+    SlipSerializer,
+)
+
+_ACTION_ERRORS = {
+    400: OpenApiResponse(description="Invalid input, or refused by a rule of the domain."),
+    403: OpenApiResponse(description="Not allowed for this user's role."),
+    404: OpenApiResponse(description="No such slip in this user's scope."),
+    409: OpenApiResponse(description="The slip is not in a state that allows this."),
+}
+
+
+class SlipViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [CanSeeSlips]
+    serializer_class = SlipSerializer
+    filterset_fields = ["status"]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return (
+            slips_visible_to(self.request.user)
+            .select_related("suggested_department")
+            .prefetch_related(Prefetch("callbacks", queryset=Callback.objects.select_related("recorded_by")))
+            # The id breaks ties between slips issued in the same instant, so pages never overlap.
+            .order_by("-issued_at", "-id")
+        )
+
+    def get_object(self) -> HandoffSlip:
+        slip = slip_get_for_user(self.request.user, self.kwargs[self.lookup_field])
+        self.check_object_permissions(self.request, slip)
+        return slip
+
+    def _slip_response(self, slip_pk: int, status_code: int = status.HTTP_200_OK) -> Response:
+        # Read again after the change, with everything the representation needs in a fixed few queries.
+        slip = self.get_queryset().get(pk=slip_pk)
+        return Response(self.get_serializer(slip).data, status=status_code)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._slip_response(self.get_object().pk)
+
+    def _input(self, serializer_class) -> dict:
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @extend_schema(request=SlipAcceptSerializer, responses={200: SlipSerializer, **_ACTION_ERRORS})
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        slip = self.get_object()
+        data = self._input(SlipAcceptSerializer)
+        services.slip_accept(actor=request.user, slip_pk=slip.pk, handler_name=data["handler_name"])
+        return self._slip_response(slip.pk)
+
+    @extend_schema(request=SlipReturnSerializer, responses={200: SlipSerializer, **_ACTION_ERRORS})
+    @action(detail=True, methods=["post"], url_path="return", url_name="return")
+    def return_(self, request, pk=None):
+        slip = self.get_object()
+        data = self._input(SlipReturnSerializer)
+        services.slip_return(actor=request.user, slip_pk=slip.pk, reason=data["reason"],
+                             suggested_department=data["suggested_department"])
+        return self._slip_response(slip.pk)
+
+    @extend_schema(request=SlipCompleteSerializer, responses={200: SlipSerializer, **_ACTION_ERRORS})
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        slip = self.get_object()
+        data = self._input(SlipCompleteSerializer)
+        services.slip_complete(actor=request.user, slip_pk=slip.pk, result=data["result"],
+                               handler_name=data["handler_name"])
+        return self._slip_response(slip.pk)
+
+    @extend_schema(request=CallbackRecordSerializer,
+                   responses={201: CallbackCreatedSerializer, **_ACTION_ERRORS})
+    # Callbacks are the centre's work: department staff are refused here, before any slip is looked up.
+    @action(detail=True, methods=["post"], permission_classes=[CanTakeCalls])
+    def callbacks(self, request, pk=None):
+        slip = self.get_object()
+        data = self._input(CallbackRecordSerializer)
+        callback = services.callback_record(actor=request.user, slip_pk=slip.pk, **data)
+        return Response(CallbackCreatedSerializer(callback).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,44 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Callback, Department
+
+
+class AcceptForm(forms.Form):
+    handler_name = forms.CharField(label=_("handled by (name)"), required=False, max_length=64)
+
+
+class ReturnForm(forms.Form):
+    reason = forms.CharField(label=_("reason for return"), widget=forms.Textarea(attrs={"rows": 3}),
+                             max_length=1000)
+    suggested_department = forms.ModelChoiceField(Department.objects.filter(active=True),
+                                                  label=_("suggested department"), required=False)
+
+
+class CompleteForm(forms.Form):
+    result = forms.CharField(label=_("what was done"), widget=forms.Textarea(attrs={"rows": 4}), max_length=4000)
+    handler_name = forms.CharField(label=_("handled by (name)"), required=False, max_length=64)
+
+
+class CallbackForm(forms.Form):
+    channel = forms.ChoiceField(label=_("channel"), choices=Callback.Channel.choices)
+    reached = forms.TypedChoiceField(label=_("caller reached"), choices=[("1", _("Reached")), ("0", _("Not reached"))],
+                                     coerce=lambda v: v == "1", widget=forms.RadioSelect, initial="1")
+    resolved = forms.ChoiceField(label=_("resolved"), choices=[("", "—"), *Callback.Resolved.choices],
+                                 required=False)
+    satisfaction = forms.TypedChoiceField(
+        label=_("satisfaction"), required=False, coerce=int, empty_value=None,
+        choices=[("", "—"), ("5", _("5 very satisfied")), ("4", "4"), ("3", "3"), ("2", "2"),
+                 ("1", _("1 very unsatisfied"))],
+    )
+    comment = forms.CharField(label=_("comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                              max_length=1000)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reached"):
+            if not data.get("resolved"):
+                self.add_error("resolved", _("Say whether the matter was resolved."))
+            if data.get("satisfaction") is None:
+                self.add_error("satisfaction", _("Give the caller's satisfaction."))
+        return data

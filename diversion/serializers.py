@@ -1,0 +1,96 @@
+"""Slips and callbacks as the API shows them, and the input of each slip action. Validation and shape
+only: every rule about states and who may act lives in diversion.services."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from incidents.models import Call
+
+from .models import Callback, Department, HandoffSlip
+
+
+class SlipCallSerializer(serializers.ModelSerializer):
+    caller_phone_masked = serializers.CharField(source="masked_phone", read_only=True)
+
+    class Meta:
+        model = Call
+        fields = ["id", "call_id", "content", "address", "caller_phone_masked"]
+        read_only_fields = fields
+
+
+class CodeNameSerializer(serializers.Serializer):
+    code = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class CallbackSerializer(serializers.ModelSerializer):
+    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Callback
+        fields = ["id", "channel", "reached", "resolved", "satisfaction", "comment", "recorded_by",
+                  "recorded_at", "reopened_slip"]
+        read_only_fields = fields
+
+
+class SlipSerializer(serializers.ModelSerializer):
+    """Expects the slip loaded with call, category, department, accepted_by, suggested_department and
+    callbacks (with recorded_by): see diversion.api.SlipViewSet.get_queryset."""
+
+    serial = serializers.CharField(read_only=True)
+    call = SlipCallSerializer(read_only=True)
+    category = CodeNameSerializer(read_only=True)
+    department = CodeNameSerializer(read_only=True)
+    accepted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    suggested_department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    callbacks = CallbackSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = HandoffSlip
+        fields = ["id", "serial", "status", "call", "category", "department", "instructions", "issued_at",
+                  "deadline", "accepted_at", "accepted_by", "handler_name", "returned_at", "return_reason",
+                  "suggested_department", "result", "completed_at", "closed_at", "close_reason",
+                  "reopen_count", "callbacks"]
+        read_only_fields = fields
+
+
+class SlipAcceptSerializer(serializers.Serializer):
+    handler_name = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class SlipReturnSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+    suggested_department = serializers.SlugRelatedField(
+        slug_field="code", queryset=Department.objects.filter(active=True), required=False, allow_null=True,
+        default=None,
+    )
+
+
+class SlipCompleteSerializer(serializers.Serializer):
+    result = serializers.CharField(max_length=4000)
+    handler_name = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class CallbackRecordSerializer(serializers.Serializer):
+    """Whether `resolved` and `satisfaction` are needed depends on `reached`: callback_record decides."""
+
+    channel = serializers.ChoiceField(choices=Callback.Channel.choices)
+    reached = serializers.BooleanField()
+    resolved = serializers.ChoiceField(choices=Callback.Resolved.choices, required=False, allow_blank=True,
+                                       default="")
+    satisfaction = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True,
+                                            default=None)
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class CallbackCreatedSerializer(CallbackSerializer):
+    """The new callback, and what it did to the slip (closed, reopened, still waiting)."""
+
+    slip_status = serializers.CharField(source="slip.status", read_only=True,
+                                        help_text=_("The slip's status after this callback."))
+
+    class Meta(CallbackSerializer.Meta):
+        fields = [*CallbackSerializer.Meta.fields, "slip_status"]
+        read_only_fields = fields
+
+

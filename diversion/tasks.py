@@ -1,0 +1,57 @@
+"""Background jobs for slips. Each takes ids, loads, acts, and is safe to run twice."""
+
+from collections import Counter
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import Department, HandoffSlip, SlipStatus
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
+def slip_notify_issued(slip_pk: int) -> bool:
+    """E-mail the department that a slip is waiting for it. notified_at is set only after the mail went
+    out, so a failed send is retried (a rare duplicate beats a lost notice)."""
+    slip = HandoffSlip.objects.select_related("department", "category").get(pk=slip_pk)
+    if slip.notified_at is not None:
+        return False
+    if slip.department.email:
+        send_mail(
+            subject=_("New handoff slip %(serial)s: %(category)s") % {"serial": slip.serial,
+                                                                     "category": slip.category.name_zh},
+            message=_("A call has been diverted to your department. Deadline: %(deadline)s.") % {
+                "deadline": timezone.localtime(slip.deadline).strftime("%Y-%m-%d %H:%M")},
+            from_email=None, recipient_list=[slip.department.email], fail_silently=False,
+        )
+    return bool(HandoffSlip.objects.filter(pk=slip_pk, notified_at__isnull=True).update(notified_at=timezone.now()))
+
+
+@shared_task
+def slip_notify_reopened(slip_pk: int) -> None:
+    slip = HandoffSlip.objects.select_related("department").get(pk=slip_pk)
+    if slip.department.email:
+        send_mail(_("Slip %(serial)s reopened after callback") % {"serial": slip.serial},
+                  _("The caller was not satisfied. Please act again."), None, [slip.department.email])
+
+
+@shared_task
+def slips_remind_unaccepted() -> int:
+    """Periodic: one reminder per slip still not accepted SLIP_ACCEPT_REMINDER_MINUTES after issue,
+    one e-mail per department. Set-based, and a second run finds nothing new."""
+    cutoff = timezone.now() - timedelta(minutes=settings.SLIP_ACCEPT_REMINDER_MINUTES)
+    with transaction.atomic():
+        # Rows locked by a concurrent run are skipped, so each slip is counted in exactly one reminder.
+        due = list(HandoffSlip.objects.select_for_update(skip_locked=True)
+                   .filter(status=SlipStatus.ISSUED, reminded_at__isnull=True, issued_at__lt=cutoff)
+                   .values_list("pk", "department"))
+        HandoffSlip.objects.filter(pk__in=[pk for pk, _d in due]).update(reminded_at=timezone.now())
+    per_department = Counter(dept for _pk, dept in due)
+    for department in Department.objects.filter(pk__in=per_department, email__gt=""):
+        send_mail(_("%(n)s handoff slips waiting for acceptance") % {"n": per_department[department.pk]},
+                  _("Please accept or return them in Fenliu."), None, [department.email])
+    return len(due)

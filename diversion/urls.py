@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("department/", views.department_inbox, name="department-inbox"),
+    path("slips/<int:pk>/", views.slip_detail, name="slip-detail"),
+    path("slips/<int:pk>/print/", views.slip_print, name="slip-print"),
+    path("slips/<int:pk>/accept/", views.slip_accept, name="slip-accept"),
+    path("slips/<int:pk>/return/", views.slip_return, name="slip-return"),
+    path("slips/<int:pk>/complete/", views.slip_complete, name="slip-complete"),
+    path("slips/<int:pk>/callback/", views.callback_record, name="slip-callback"),
+    path("callbacks/", views.callback_list, name="callback-list"),
+]

@@ -1,0 +1,117 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core.phones import phone_mask
+from core.states import StateMachine
+
+
+class CallStatus(models.TextChoices):
+    NEW = "new", _("Waiting")
+    ASSIGNED = "assigned", _("With police unit")
+    DIVERTED = "diverted", _("Diverted on a slip")
+    RETURNED = "returned", _("Returned by department")
+    CLOSED = "closed", _("Closed")
+
+
+CALL_TRANSITIONS = StateMachine(
+    _("Call"),
+    {
+        CallStatus.NEW: [CallStatus.ASSIGNED, CallStatus.DIVERTED],
+        CallStatus.RETURNED: [CallStatus.ASSIGNED, CallStatus.DIVERTED],
+        CallStatus.DIVERTED: [CallStatus.RETURNED, CallStatus.CLOSED],
+        CallStatus.ASSIGNED: [CallStatus.CLOSED],
+        # An unsatisfied callback on a closed slip puts the call back in the department's hands.
+        CallStatus.CLOSED: [CallStatus.DIVERTED],
+    },
+)
+CALL_QUEUE_STATUSES = [CallStatus.NEW, CallStatus.RETURNED]
+
+
+class Channel(models.TextChoices):
+    PHONE = "phone", _("110 phone call")
+    SMS = "sms", _("110 SMS")
+    APP = "app", _("App / online")
+    WALK_IN = "walk_in", _("Walk-in")
+    TRANSFER = "transfer", _("Transferred from 12345/119/120")
+
+
+class Call(models.Model):
+    call_id = models.CharField(_("110 call id"), max_length=64, unique=True)
+    received_at = models.DateTimeField(_("received at"), db_index=True)
+    caller_phone = models.CharField(_("caller phone"), max_length=16, db_index=True)
+    caller_name = models.CharField(_("caller name"), max_length=64, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    lat = models.FloatField(_("latitude"), null=True, blank=True)
+    lon = models.FloatField(_("longitude"), null=True, blank=True)
+    content = models.TextField(_("content"))
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices, default=Channel.PHONE)
+    micro_grid = models.ForeignKey("grids.Grid", verbose_name=_("micro grid"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="calls",
+                                   limit_choices_to={"level": "micro"})
+    status = models.CharField(_("status"), max_length=12, choices=CallStatus.choices, default=CallStatus.NEW)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("entered by"), null=True,
+                                   blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("entered at"), auto_now_add=True)
+
+    # What the engine suggested at intake (kept as it was, for training and audit) ...
+    suggestions = models.JSONField(_("suggestions"), default=dict, blank=True)
+    suggested_category = models.ForeignKey("diversion.Category", verbose_name=_("suggested sub-category"),
+                                           null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    suggested_police = models.BooleanField(_("suggested police"), default=False)
+    repeats = models.JSONField(_("repeat checks at intake"), default=dict, blank=True)
+    # ... and what the dispatcher chose.
+    is_police = models.BooleanField(_("police matter"), null=True, blank=True)
+    category = models.ForeignKey("diversion.Category", verbose_name=_("sub-category"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="calls")
+    classified_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("classified by"), null=True,
+                                      blank=True, on_delete=models.PROTECT, related_name="+")
+    classified_at = models.DateTimeField(_("classified at"), null=True, blank=True)
+    return_count = models.PositiveSmallIntegerField(_("times returned"), default=0)
+
+    class Meta:
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+        ordering = ["-received_at"]
+        indexes = [
+            models.Index(fields=["status", "-received_at"]),
+            models.Index(fields=["caller_phone", "received_at"]),
+            models.Index(fields=["address", "received_at"]),
+        ]
+
+    def __str__(self):
+        return self.call_id
+
+    @property
+    def masked_phone(self) -> str:
+        return phone_mask(self.caller_phone)
+
+    @property
+    def in_queue(self) -> bool:
+        return self.status in CALL_QUEUE_STATUSES
+
+
+class PoliceAssignment(models.Model):
+    class Result(models.TextChoices):
+        ON_SCENE = "on_scene", _("Finished on scene")
+        TRANSFERRED = "transferred", _("Transferred to the station")
+
+    call = models.ForeignKey(Call, verbose_name=_("call"), on_delete=models.PROTECT, related_name="assignments")
+    unit = models.ForeignKey("grids.Unit", verbose_name=_("unit"), on_delete=models.PROTECT,
+                             related_name="assignments")
+    note = models.TextField(_("note"), blank=True)
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assigned by"),
+                                    on_delete=models.PROTECT, related_name="+")
+    dispatched_at = models.DateTimeField(_("dispatched at"))
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    result = models.CharField(_("result"), max_length=12, choices=Result.choices, blank=True)
+    result_note = models.TextField(_("result note"), blank=True)
+
+    class Meta:
+        verbose_name = _("police assignment")
+        verbose_name_plural = _("police assignments")
+        ordering = ["-dispatched_at"]
+
+    def __str__(self):
+        return f"{self.call_id} → {self.unit_id}"

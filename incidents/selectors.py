@@ -1,0 +1,66 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+
+from core.models import Role
+
+from .models import CALL_QUEUE_STATUSES, Call
+
+
+def call_queue() -> QuerySet[Call]:
+    """Calls waiting for a dispatcher's decision, newest first."""
+    return (Call.objects.filter(status__in=CALL_QUEUE_STATUSES)
+            .select_related("micro_grid", "suggested_category")
+            .order_by("-received_at", "-id"))
+
+
+def calls_visible_to(user) -> QuerySet[Call]:
+    qs = Call.objects.select_related("micro_grid", "category", "suggested_category", "classified_by")
+    if not user.is_authenticated:
+        return qs.none()
+    if user.is_superuser or user.role in (Role.DISPATCHER, Role.SUPERVISOR):
+        return qs
+    if user.role == Role.DEPARTMENT and user.department_id:
+        return qs.filter(slips__department_id=user.department_id).distinct()
+    return qs.none()
+
+
+def call_repeats(*, phone: str, address: str, received_at, category_code: str | None,
+                 exclude_pk: int | None = None) -> dict:
+    """Repeat checks for a call: the same phone recently, the same kind of matter at the same address,
+    an open slip for the same phone. Counts plus the ids of the calls behind them."""
+    from diversion.models import SLIP_OPEN_STATUSES, HandoffSlip
+
+    short = received_at - timedelta(hours=settings.REPEAT_PHONE_SHORT_HOURS)
+    long = received_at - timedelta(days=settings.REPEAT_PHONE_LONG_DAYS)
+    place = received_at - timedelta(hours=settings.REPEAT_PLACE_HOURS)
+    others = Call.objects.exclude(pk=exclude_pk) if exclude_pk else Call.objects.all()
+    same_phone = others.filter(caller_phone=phone, received_at__gte=long, received_at__lte=received_at)
+    counts = same_phone.aggregate(short=Count("id", filter=Q(received_at__gte=short)), long=Count("id"))
+    phone_calls = list(same_phone.order_by("-received_at").values_list("id", flat=True)[:20])
+
+    place_calls: list[int] = []
+    if address and category_code:
+        place_calls = list(
+            others.filter(address=address, received_at__gte=place, received_at__lte=received_at)
+            .filter(Q(category__code=category_code) | Q(category__isnull=True, suggested_category__code=category_code))
+            .order_by("-received_at").values_list("id", flat=True)[:20]
+        )
+    open_slips = list(
+        HandoffSlip.objects.filter(call__caller_phone=phone, status__in=SLIP_OPEN_STATUSES)
+        .exclude(call_id=exclude_pk).order_by("-issued_at").values("id", "year", "number")[:10]
+    )
+    return {
+        "phone_24h": counts["short"],
+        "phone_7d": counts["long"],
+        "phone_calls": phone_calls,
+        "same_place_type_2h": len(place_calls),
+        "place_calls": place_calls,
+        "category": category_code or "",
+        "open_slips": [{"id": s["id"], "serial": f"{s['year']}-{s['number']:06d}"} for s in open_slips],
+    }
+
+
+def repeats_flagged(repeats: dict) -> bool:
+    return bool(repeats.get("phone_24h") or repeats.get("same_place_type_2h") or repeats.get("open_slips"))

@@ -1,0 +1,87 @@
+"""Intake input and the call as the API shows it. Validation and shape only: writes are in services."""
+
+import datetime
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from core.phones import phone_normalise
+
+from .models import Call, Channel
+
+# The 110 system's clock and ours may differ a little; a call stamped further ahead than this is a typo
+# or a wrong time zone, not a call.
+MAX_CLOCK_SKEW = timedelta(hours=1)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with an offset. DRF would quietly read a naive time in the server's zone; for a call
+    from another system that guess can be hours wrong, so a naive time is refused."""
+
+    default_error_messages = {
+        "naive": _("Give the time with its UTC offset, e.g. 2025-05-01T08:30:00+08:00."),
+    }
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:  # well formed but impossible (month 13): the parent reports it
+                parsed = None
+            if parsed is not None and timezone.is_naive(parsed):
+                self.fail("naive")
+        elif isinstance(value, datetime.datetime) and timezone.is_naive(value):
+            self.fail("naive")
+        return super().to_internal_value(value)
+
+
+class CallIntakeSerializer(serializers.Serializer):
+    """A call as the 110 system (or a dispatcher's client) sends it. `validated_data` is exactly what
+    `incidents.services.call_intake` takes."""
+
+    call_id = serializers.CharField(max_length=64)
+    received_at = AwareDateTimeField()
+    caller_phone = serializers.CharField(max_length=32)
+    caller_name = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True, default=None)
+    lon = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True, default=None)
+    content = serializers.CharField(max_length=4000)
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False, default=Channel.PHONE)
+
+    def validate_received_at(self, value):
+        if value > timezone.now() + MAX_CLOCK_SKEW:
+            raise serializers.ValidationError(_("This time is in the future."), code="future")
+        return value
+
+    def validate_caller_phone(self, value):
+        try:
+            return phone_normalise(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages, code=exc.code) from None
+
+    def validate(self, attrs):
+        lat, lon = attrs.get("lat"), attrs.get("lon")
+        if (lat is None) != (lon is None):
+            missing = "lon" if lon is None else "lat"
+            raise serializers.ValidationError(
+                {missing: [_("Give both latitude and longitude, or neither.")]}, code="coordinates_pair"
+            )
+        return attrs
+
+
+class CallSerializer(serializers.ModelSerializer):
+    """A call as the API shows it. The caller's number only ever masked."""
+
+    caller_phone_masked = serializers.CharField(source="masked_phone", read_only=True)
+    micro_grid = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Call
+        fields = ["id", "call_id", "status", "received_at", "caller_phone_masked", "address", "micro_grid",
+                  "suggestions", "repeats"]
+        read_only_fields = fields

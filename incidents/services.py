@@ -1,0 +1,211 @@
+"""Writes on calls. Every change of a call's status goes through `call_move`, inside a transaction
+that holds the call's row lock."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.audit import audit_write
+from core.errors import Conflict, DomainError
+from core.models import Role
+from diversion import routing
+from diversion.models import Category, Department
+
+from .models import CALL_QUEUE_STATUSES, CALL_TRANSITIONS, Call, CallStatus, PoliceAssignment
+from .selectors import call_repeats
+
+# Fields that identify a call's content: the same 110 call id with any of these different is a conflict.
+FINGERPRINT_FIELDS = ("received_at", "caller_phone", "content")
+
+
+@dataclass
+class IntakeResult:
+    call: Call
+    created: bool
+
+
+def call_move(*, actor, call: Call, to_state: str, reason: str = "", data: dict | None = None) -> None:
+    """Move a locked call to `to_state` if the transition table allows it, and audit it."""
+    from_state = call.status
+    CALL_TRANSITIONS.check(from_state, to_state)
+    call.status = to_state
+    call.save(update_fields=["status"])
+    audit_write(actor=actor, action="call_status", obj=call, call=call, from_state=from_state,
+                to_state=to_state, reason=reason, data=data)
+
+
+def _same_content(call: Call, data: dict) -> bool:
+    return all(getattr(call, f) == data[f] for f in FINGERPRINT_FIELDS)
+
+
+def call_intake(*, actor, data: dict) -> IntakeResult:
+    """Register a call from the 110 system or a dispatcher. Idempotent on `call_id`: the same call again
+    returns the stored one; the same id with different content raises Conflict. `data` is validated
+    (normalised phone, aware received_at)."""
+    _check_dispatcher(actor)
+    existing = Call.objects.filter(call_id=data["call_id"]).first()
+    if existing is not None:
+        if not _same_content(existing, data):
+            raise Conflict(_("Call %(id)s was already received with different content.") % {"id": data["call_id"]},
+                           code="call_id_conflict")
+        return IntakeResult(existing, False)
+
+    suggestion = routing.suggest(data["content"], {"address": data.get("address", "")})
+    top = suggestion.top
+    suggested_category = Category.objects.filter(code=top.code).first() if top else None
+    repeats = call_repeats(phone=data["caller_phone"], address=data.get("address", ""),
+                           received_at=data["received_at"], category_code=top.code if top else None)
+    try:
+        with transaction.atomic():
+            call = Call.objects.create(
+                **data,
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                suggestions=suggestion.as_dict(),
+                suggested_category=suggested_category,
+                suggested_police=suggestion.police,
+                repeats=repeats,
+            )
+            audit_write(actor=actor, action="call_intake", obj=call, call=call, to_state=call.status,
+                        data={"channel": call.channel, "suggested": top.code if top else None,
+                              "suggested_police": suggestion.police})
+    except IntegrityError:
+        # Another request registered the same call id between our check and insert.
+        existing = Call.objects.filter(call_id=data["call_id"]).first()
+        if existing is None:
+            raise
+        if not _same_content(existing, data):
+            raise Conflict(_("Call %(id)s was already received with different content.") % {"id": data["call_id"]},
+                           code="call_id_conflict") from None
+        return IntakeResult(existing, False)
+    return IntakeResult(call, True)
+
+
+def _lock_call(call_pk: int) -> Call:
+    return Call.objects.select_for_update().get(pk=call_pk)
+
+
+def _check_dispatcher(actor):
+    if not getattr(actor, "is_authenticated", False) or not actor.has_role(Role.DISPATCHER, Role.SUPERVISOR):
+        raise PermissionDenied
+
+
+def call_divert(*, actor, call_pk: int, category: Category, department: Department | None = None,
+                instructions: str = "", override_reason: str = ""):
+    """The dispatcher confirms a non-police sub-category: the call is diverted on a new handoff slip.
+    A call the rules keep with the police is diverted only with a stated reason for overriding them."""
+    from diversion.services import slip_issue
+
+    _check_dispatcher(actor)
+    override_reason = (override_reason or "").strip()
+    with transaction.atomic():
+        call = _lock_call(call_pk)
+        if call.status not in CALL_QUEUE_STATUSES:
+            raise Conflict(_("This call was already handled."), code="already_handled")
+        if call.suggested_police and not override_reason:
+            raise DomainError(_("The rules keep this call with the police. Give a reason to divert it anyway."),
+                              code="police_override_reason_required")
+        _record_choice(actor, call, category=category, police=False, override_reason=override_reason)
+        slip = slip_issue(actor=actor, call=call, category=category,
+                          department=department or category.default_department, instructions=instructions)
+        call_move(actor=actor, call=call, to_state=CallStatus.DIVERTED,
+                  reason=_("Diverted on slip %(serial)s") % {"serial": slip.serial},
+                  data={"slip": slip.pk, "category": category.code})
+    return slip
+
+
+def call_assign_police(*, actor, call_pk: int, unit, note: str = "", category: Category | None = None):
+    """The dispatcher keeps the call with the police and sends a unit."""
+    _check_dispatcher(actor)
+    if unit is None:
+        raise DomainError(_("Choose a police unit."), code="unit_required")
+    with transaction.atomic():
+        call = _lock_call(call_pk)
+        if call.status not in CALL_QUEUE_STATUSES:
+            raise Conflict(_("This call was already handled."), code="already_handled")
+        _record_choice(actor, call, category=category, police=True)
+        assignment = PoliceAssignment.objects.create(call=call, unit=unit, note=note, assigned_by=actor,
+                                                     dispatched_at=timezone.now())
+        call_move(actor=actor, call=call, to_state=CallStatus.ASSIGNED,
+                  reason=_("Police unit %(unit)s") % {"unit": unit.name},
+                  data={"unit": unit.pk, "assignment": assignment.pk, "note": note})
+    return assignment
+
+
+def _record_choice(actor, call: Call, *, category: Category | None, police: bool,
+                   override_reason: str = "") -> None:
+    """Keep what was suggested and what was chosen: training data and audit record."""
+    call.is_police = police
+    call.category = category
+    call.classified_by = actor
+    call.classified_at = timezone.now()
+    call.save(update_fields=["is_police", "category", "classified_by", "classified_at"])
+    audit_write(
+        actor=actor, action="call_classify", obj=call, call=call, reason=override_reason,
+        data={
+            "suggested_category": call.suggested_category.code if call.suggested_category_id else None,
+            "suggested_police": call.suggested_police,
+            "chosen_category": category.code if category else None,
+            "chosen_police": police,
+            "agreed": (call.suggested_police == police
+                       and (police or call.suggested_category_id == (category.pk if category else None))),
+        },
+    )
+
+
+def police_finish(*, actor, assignment_pk: int, result: str, note: str = "") -> PoliceAssignment:
+    """The unit reports back: finished on scene or transferred to the station. The call closes."""
+    _check_dispatcher(actor)
+    if result not in PoliceAssignment.Result.values:
+        raise DomainError(_("Choose finished on scene or transferred."), code="bad_result")
+    with transaction.atomic():
+        assignment = PoliceAssignment.objects.select_for_update().get(pk=assignment_pk)
+        if assignment.finished_at is not None:
+            raise Conflict(_("This assignment is already finished."), code="already_finished")
+        call = _lock_call(assignment.call_id)
+        now = timezone.now()
+        assignment.arrived_at = assignment.arrived_at or now
+        assignment.finished_at = now
+        assignment.result = result
+        assignment.result_note = note
+        assignment.save(update_fields=["arrived_at", "finished_at", "result", "result_note"])
+        call_move(actor=actor, call=call, to_state=CallStatus.CLOSED,
+                  reason=assignment.get_result_display(), data={"assignment": assignment.pk, "note": note})
+    return assignment
+
+
+def call_set_grid(*, actor, call_pk: int, grid) -> Call:
+    _check_dispatcher(actor)
+    if grid is not None and grid.level != "micro":
+        raise DomainError(_("Choose a micro grid."), code="not_micro_grid")
+    with transaction.atomic():
+        call = _lock_call(call_pk)
+        before = call.micro_grid.code if call.micro_grid_id else ""
+        call.micro_grid = grid
+        call.save(update_fields=["micro_grid"])
+        audit_write(actor=actor, action="call_grid", obj=call, call=call, from_state=before,
+                    to_state=grid.code if grid else "")
+    return call
+
+
+def can_reveal_phone(user, call: Call) -> bool:
+    """The dispatcher handling the call, the department holding its slip, and supervisors."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser or user.role == Role.SUPERVISOR:
+        return True
+    if user.role == Role.DISPATCHER:
+        return call.classified_by_id in (None, user.pk)
+    if user.role == Role.DEPARTMENT and user.department_id:
+        return call.slips.filter(department_id=user.department_id).exclude(status="returned").exists()
+    return False
+
+
+def call_reveal_phone(*, actor, call: Call) -> str:
+    """Show a caller's full number to someone allowed to see it, and audit that they did."""
+    if not can_reveal_phone(actor, call):
+        raise PermissionDenied
+    audit_write(actor=actor, action="phone_revealed", obj=call, call=call)
+    return call.caller_phone

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("dispatch/", views.workbench, name="dispatch-workbench"),
+    path("dispatch/queue/", views.queue_partial, name="dispatch-queue"),
+    path("dispatch/calls/<int:pk>/panel/", views.call_panel, name="dispatch-panel"),
+    path("dispatch/calls/<int:pk>/classify/", views.call_classify, name="call-classify"),
+    path("calls/", views.call_list, name="call-list"),
+    path("calls/new/", views.call_new, name="call-new"),
+    path("calls/<int:pk>/", views.call_page, name="call-page"),
+    path("calls/<int:pk>/phone/", views.call_reveal_phone, name="call-reveal-phone"),
+    path("calls/<int:pk>/grid/", views.call_set_grid, name="call-set-grid"),
+    path("assignments/<int:pk>/finish/", views.police_finish, name="police-finish"),
+]

@@ -1,0 +1,184 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.errors import DomainError
+from core.models import Role
+from core.roles import role_required
+from diversion.models import Category, CategoryGroup, HandoffSlip
+
+from . import services
+from .forms import CallForm, ClassifyForm, GridForm, PoliceFinishForm
+from .models import Call, PoliceAssignment
+from .presenters import call_panel_context
+from .selectors import call_queue, calls_visible_to
+
+CENTRE = (Role.DISPATCHER, Role.SUPERVISOR)
+QUEUE_LIMIT = 200
+
+
+def _queue_context(selected_pk=None):
+    queue = list(call_queue()[:QUEUE_LIMIT])
+    return {"queue": queue, "queue_count": call_queue().count(), "selected_pk": selected_pk}
+
+
+@role_required(Role.DISPATCHER)
+def workbench(request):
+    queue_ctx = _queue_context()
+    queue = queue_ctx["queue"]
+    selected = None
+    wanted = request.GET.get("call")
+    if wanted and wanted.isdigit():
+        selected = next((c for c in queue if c.pk == int(wanted)), None)
+    if selected is None and queue:
+        selected = queue[0]
+    queue_ctx["selected_pk"] = selected.pk if selected else None
+    groups = CategoryGroup.objects.prefetch_related(
+        Prefetch("categories", Category.objects.filter(active=True).select_related("default_department")))
+    context = {"nav": "workbench", "groups": groups, **queue_ctx}
+    if selected:
+        context.update(call_panel_context(request.user, selected))
+    return render(request, "dispatcher/workbench.html", context)
+
+
+@role_required(Role.DISPATCHER)
+def queue_partial(request):
+    selected = request.GET.get("selected")
+    return render(request, "partials/queue.html", _queue_context(int(selected) if selected and selected.isdigit()
+                                                                 else None))
+
+
+@role_required(Role.DISPATCHER)
+def call_panel(request, pk):
+    call = get_object_or_404(Call.objects.select_related("micro_grid", "suggested_category"), pk=pk)
+    return render(request, "partials/call_panel.html", call_panel_context(request.user, call))
+
+
+@require_POST
+@role_required(Role.DISPATCHER)
+def call_classify(request, pk):
+    call = get_object_or_404(Call, pk=pk)
+    form = ClassifyForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("__all__", []) + [e for f, errs in form.errors.items() if f != "__all__"
+                                                          for e in errs]:
+            messages.error(request, error)
+        return redirect(f"{reverse('dispatch-workbench')}?call={call.pk}")
+    data = form.cleaned_data
+    try:
+        if data["decision"] == "police":
+            assignment = services.call_assign_police(actor=request.user, call_pk=call.pk, unit=data["unit"],
+                                                     note=data["note"])
+            messages.success(request, _("Call %(id)s sent to %(unit)s.") % {"id": call.call_id,
+                                                                           "unit": assignment.unit.name})
+        else:
+            slip = services.call_divert(actor=request.user, call_pk=call.pk, category=data["category"],
+                                        department=data["department"], instructions=data["instructions"],
+                                        override_reason=data["override_reason"])
+            messages.success(request, format_html(
+                _("Slip {serial} issued to {dept}. <a href=\"{url}\">Print</a>"),
+                serial=slip.serial, dept=slip.department.name, url=reverse("slip-print", args=[slip.pk])))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(f"{reverse('dispatch-workbench')}?call={call.pk}")
+    return redirect("dispatch-workbench")
+
+
+@role_required(Role.DISPATCHER)
+def call_new(request):
+    form = CallForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.call_intake(actor=request.user, data=form.intake_data())
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            if result.created:
+                messages.success(request, _("Call %(id)s registered.") % {"id": result.call.call_id})
+            else:
+                messages.info(request, _("Call %(id)s was already registered.") % {"id": result.call.call_id})
+            return redirect(f"{reverse('dispatch-workbench')}?call={result.call.pk}")
+    return render(request, "dispatcher/call_form.html", {"form": form, "nav": "new"})
+
+
+@role_required(*CENTRE, Role.DEPARTMENT)
+def call_page(request, pk):
+    call = get_object_or_404(calls_visible_to(request.user), pk=pk)
+    slips = HandoffSlip.objects.filter(call=call).select_related("department", "category").prefetch_related(
+        "callbacks")
+    if request.user.role == Role.DEPARTMENT and not request.user.is_superuser:
+        slips = slips.filter(department_id=request.user.department_id)
+    context = {
+        "call": call,
+        "nav": "calls",
+        "slips": slips,
+        "assignments": call.assignments.select_related("unit", "assigned_by"),
+        "timeline": call.audit_rows.select_related("actor"),
+        "can_reveal": services.can_reveal_phone(request.user, call),
+        "grid_form": GridForm(initial={"micro_grid": call.micro_grid}),
+        "finish_form": PoliceFinishForm(),
+        "is_centre": request.user.has_role(*CENTRE),
+    }
+    context.update(call_panel_context(request.user, call))
+    return render(request, "dispatcher/call_page.html", context)
+
+
+@role_required(*CENTRE)
+def call_list(request):
+    calls = calls_visible_to(request.user).order_by("-received_at")
+    status = request.GET.get("status")
+    if status:
+        calls = calls.filter(status=status)
+    return render(request, "dispatcher/call_list.html", {"calls": calls[:300], "nav": "calls",
+                                                         "status": status, "statuses": Call._meta.get_field(
+                                                             "status").choices})
+
+
+@require_POST
+@role_required(*CENTRE, Role.DEPARTMENT)
+def call_reveal_phone(request, pk):
+    call = get_object_or_404(calls_visible_to(request.user), pk=pk)
+    try:
+        phone = services.call_reveal_phone(actor=request.user, call=call)
+    except PermissionDenied:
+        return HttpResponse(_("Not allowed"), status=403)
+    return HttpResponse(format_html('<span class="phone-full">{}</span>', phone))
+
+
+@require_POST
+@role_required(Role.DISPATCHER)
+def call_set_grid(request, pk):
+    call = get_object_or_404(Call, pk=pk)
+    form = GridForm(request.POST)
+    if form.is_valid():
+        try:
+            services.call_set_grid(actor=request.user, call_pk=call.pk, grid=form.cleaned_data["micro_grid"])
+            messages.success(request, _("Grid saved."))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    else:
+        messages.error(request, _("Choose a micro grid."))
+    return redirect(request.POST.get("next") or reverse("call-page", args=[call.pk]))
+
+
+@require_POST
+@role_required(Role.DISPATCHER)
+def police_finish(request, pk):
+    assignment = get_object_or_404(PoliceAssignment, pk=pk)
+    form = PoliceFinishForm(request.POST)
+    if form.is_valid():
+        try:
+            services.police_finish(actor=request.user, assignment_pk=assignment.pk, **form.cleaned_data)
+            messages.success(request, _("Police assignment finished."))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    else:
+        messages.error(request, _("Choose finished on scene or transferred."))
+    return redirect("call-page", pk=assignment.call_id)
+

@@ -1,0 +1,151 @@
+// Dispatcher workbench: keyboard-first. ↑/↓ move through the queue, 1–9 pick a suggestion,
+// C opens the category picker, P chooses police, Enter confirms, N opens the new-call form.
+(function () {
+  "use strict";
+  const queue = document.getElementById("queue");
+  const panel = document.getElementById("panel");
+  const picker = document.getElementById("picker");
+  const pickerInput = document.getElementById("picker-input");
+  const pickerList = document.getElementById("picker-list");
+
+  const items = () => Array.from(queue.querySelectorAll("li[data-pk]"));
+  const selectedItem = () => queue.querySelector("li.selected");
+  window.fenliuSelected = () => (selectedItem() ? selectedItem().dataset.pk : "");
+
+  function select(li) {
+    if (!li) return;
+    items().forEach((x) => x.classList.remove("selected"));
+    li.classList.add("selected");
+    li.scrollIntoView({ block: "nearest" });
+    history.replaceState(null, "", "?call=" + li.dataset.pk);
+    htmx.ajax("GET", li.dataset.panelUrl, { target: "#panel", swap: "innerHTML" });
+  }
+
+  function move(delta) {
+    const list = items();
+    if (!list.length) return;
+    const i = list.indexOf(selectedItem());
+    select(list[Math.max(0, Math.min(list.length - 1, i + delta))] || list[0]);
+  }
+
+  // --- the decision on the open call -------------------------------------------------------
+  function form() { return document.getElementById("classify-form"); }
+
+  function choose(choice, label) {
+    const f = form();
+    if (!f) return;
+    const rows = panel.querySelectorAll("#suggestions li[data-choice]");
+    rows.forEach((r) => r.classList.toggle("chosen", r.dataset.choice === choice ||
+      (choice !== "police" && r.dataset.choice === "picked" && !panel.querySelector(`#suggestions li[data-choice="${choice}"]`))));
+    const police = choice === "police";
+    f.querySelector("#f-decision").value = police ? "police" : "category";
+    f.querySelector("#f-category").value = police ? "" : choice;
+    document.getElementById("police-fields").style.opacity = police ? "1" : ".45";
+    document.getElementById("divert-fields").style.opacity = police ? ".45" : "1";
+    const row = panel.querySelector(`#suggestions li[data-choice="${choice}"]`);
+    const text = label || (row ? row.querySelector("strong").textContent : choice);
+    document.getElementById("choice-label").textContent = window.FENLIU.chosenLabel + ": " + text;
+    const override = document.getElementById("f-override");
+    if (override) override.required = !police;
+  }
+
+  function initPanel() {
+    const p = document.getElementById("call-panel");
+    if (!p) return;
+    if (p.dataset.default) choose(p.dataset.default);
+    p.querySelectorAll("#suggestions li[data-choice]").forEach((li) => {
+      li.addEventListener("click", () => choose(li.dataset.choice));
+    });
+  }
+
+  function pickByIndex(n) {
+    const row = panel.querySelector(`#suggestions li[data-index="${n}"]`);
+    if (row) choose(row.dataset.choice);
+  }
+
+  function confirm() {
+    const f = form();
+    if (!f || !f.querySelector("#f-decision").value) return;
+    const override = document.getElementById("f-override");
+    if (override && override.required && !override.value.trim()) { override.focus(); return; }
+    f.requestSubmit();
+  }
+
+  // --- the category picker ------------------------------------------------------------------
+  const visible = () => Array.from(pickerList.querySelectorAll("li")).filter((li) => !li.hidden);
+
+  function openPicker() {
+    if (!form()) return;
+    picker.classList.add("open");
+    pickerInput.value = "";
+    filter();
+    pickerInput.focus();
+  }
+  function closePicker() { picker.classList.remove("open"); pickerInput.blur(); }
+  function activate(li) {
+    pickerList.querySelectorAll("li.active").forEach((x) => x.classList.remove("active"));
+    if (li) { li.classList.add("active"); li.scrollIntoView({ block: "nearest" }); }
+  }
+  function filter() {
+    const terms = pickerInput.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    pickerList.querySelectorAll("li").forEach((li) => {
+      const hay = li.dataset.search.toLowerCase();
+      li.hidden = !terms.every((t) => hay.includes(t));
+    });
+    activate(visible()[0]);
+  }
+  function pick(li) {
+    if (!li) return;
+    const label = li.dataset.code + " " + li.children[1].textContent;
+    const row = document.getElementById("picked-row");
+    const existing = panel.querySelector(`#suggestions li[data-choice="${li.dataset.code}"]`);
+    if (!existing && row) {
+      row.hidden = false;
+      document.getElementById("picked-label").innerHTML = "<strong></strong>";
+      row.querySelector("strong").textContent = label;
+    }
+    closePicker();
+    choose(li.dataset.code, label);
+  }
+  pickerInput.addEventListener("input", filter);
+  pickerInput.addEventListener("keydown", (e) => {
+    // Keys typed in the picker belong to it; they must not also reach the workbench's shortcuts.
+    e.stopPropagation();
+    const list = visible();
+    const i = list.indexOf(pickerList.querySelector("li.active"));
+    if (e.key === "ArrowDown") { activate(list[Math.min(list.length - 1, i + 1)]); e.preventDefault(); }
+    else if (e.key === "ArrowUp") { activate(list[Math.max(0, i - 1)]); e.preventDefault(); }
+    else if (e.key === "Enter") { pick(pickerList.querySelector("li.active")); e.preventDefault(); }
+    else if (e.key === "Escape") { closePicker(); e.preventDefault(); }
+  });
+  pickerList.addEventListener("click", (e) => pick(e.target.closest("li")));
+  picker.addEventListener("click", (e) => { if (e.target === picker) closePicker(); });
+
+  // --- keys -----------------------------------------------------------------------------------
+  document.addEventListener("keydown", (e) => {
+    if (picker.classList.contains("open") || e.ctrlKey || e.metaKey || e.altKey) return;
+    const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
+    if (typing) {
+      if (e.key === "Escape") { document.activeElement.blur(); e.preventDefault(); }
+      else if (e.key === "Enter" && document.activeElement.tagName !== "TEXTAREA") { confirm(); e.preventDefault(); }
+      return;
+    }
+    const k = e.key;
+    if (k === "ArrowDown" || k === "j") { move(1); e.preventDefault(); }
+    else if (k === "ArrowUp" || k === "k") { move(-1); e.preventDefault(); }
+    else if (/^[1-9]$/.test(k)) { pickByIndex(k); e.preventDefault(); }
+    else if (k === "c" || k === "C" || k === "/") { openPicker(); e.preventDefault(); }
+    else if (k === "p" || k === "P") { choose("police"); e.preventDefault(); }
+    else if (k === "Enter") { confirm(); e.preventDefault(); }
+    else if (k === "n" || k === "N") { window.location = window.FENLIU.newCallUrl; e.preventDefault(); }
+  });
+
+  queue.addEventListener("click", (e) => {
+    const li = e.target.closest("li[data-pk]");
+    if (li) select(li);
+  });
+  document.body.addEventListener("htmx:afterSwap", (e) => {
+    if (e.detail.target === panel) initPanel();
+  });
+  initPanel();
+})();

@@ -1,0 +1,113 @@
+"""A real Celery worker, fed through Redis, runs a real task against the test database."""
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import redis
+from django.db import connection
+
+from config.celery import app
+from diversion.models import HandoffSlip
+from diversion.tasks import slip_notify_issued
+
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.postgres,
+    # Transactional: the worker is another process and sees only committed rows.
+    pytest.mark.django_db(transaction=True),
+]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CELERY = PROJECT_ROOT / ".venv" / "bin" / "celery"
+WAIT_SECONDS = 60
+
+
+
+def _test_database_url() -> str:
+    db = connection.settings_dict
+    user = quote(db["USER"] or "", safe="")
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    host = db["HOST"] or "127.0.0.1"
+    port = db["PORT"] or "5432"
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker(require_postgres, redis_url, tmp_path):
+    """Start a worker on a queue of its own, so no stray worker can take the task. Always stopped."""
+    queue = f"fenliu-test-{uuid.uuid4().hex[:12]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "CELERY_BROKER_URL": redis_url,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "FENLIU_VAR_DIR": str(tmp_path / "var"),
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with open(tmp_path / "worker.log", "w+") as log:
+        proc = subprocess.Popen(
+            [str(CELERY), "-A", "config", "worker", "--pool=solo", "--concurrency=1", "-Q", queue,
+             "--loglevel=info", "--without-heartbeat", "--without-gossip", "--without-mingle",
+             "-n", f"{queue}@%h"],
+            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            yield queue, proc, log
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+            # Kombu leaves the queue's binding set behind in Redis.
+            leftovers = [f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}", queue]
+            redis.Redis.from_url(redis_url).delete(*leftovers)
+
+
+def _worker_log(log) -> str:
+    log.seek(0)
+    return log.read()[-4000:]
+
+
+def _wait_for(condition, proc, log, seconds: float = WAIT_SECONDS):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the worker exited early:\n{_worker_log(log)}"
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    return None
+
+
+def test_a_worker_runs_the_slip_notice_from_redis(worker, redis_url, make_slip, settings):
+    queue, proc, log = worker
+    slip = make_slip()  # committed: the test is transactional
+    # Eager in the conftest ran the notice at commit; clear it so the worker has something to do.
+    HandoffSlip.objects.filter(pk=slip.pk).update(notified_at=None)
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.task_always_eager = False
+    old_broker = app.conf.broker_url
+    app.conf.broker_url = redis_url
+    try:
+        with app.connection_for_write(redis_url) as conn:
+            result = slip_notify_issued.apply_async((slip.pk,), queue=queue, connection=conn)
+        assert result.id
+
+        notified = HandoffSlip.objects.filter(pk=slip.pk).values_list("notified_at", flat=True)
+        notified_at = _wait_for(notified.get, proc, log)
+    finally:
+        app.conf.broker_url = old_broker
+
+    assert notified_at is not None, f"no worker ran the task within {WAIT_SECONDS}s:\n{_worker_log(log)}"
+    succeeded = f"diversion.tasks.slip_notify_issued[{result.id}] succeeded"
+    assert _wait_for(lambda: succeeded in _worker_log(log), proc, log, seconds=10), _worker_log(log)

@@ -1,0 +1,94 @@
+"""seed_demo fills the embedded demo through the real services, and running it again changes nothing."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.db.models import Count, Q
+from django.test import RequestFactory
+from django.test.utils import override_settings
+from rest_framework.authtoken.models import Token
+
+from core.management.commands.seed_demo import DEMO_PASSWORD
+from core.models import AuditLog, Role, User
+from diversion.models import Callback, Department, HandoffSlip
+from grids.models import Grid, Unit
+from incidents.models import Call, PoliceAssignment
+
+# The real hasher costs about a second per login; the demo's logins are what is tested, not its work factor.
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    """Seed once for the module, inside a transaction rolled back at the end, so other tests start clean."""
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS), transaction.atomic():
+        out = io.StringIO()
+        call_command("seed_demo", stdout=out)
+        yield out.getvalue()
+        transaction.set_rollback(True)
+
+
+def _counts() -> dict:
+    return {model.__name__: model.objects.count()
+            for model in (User, Token, Department, Grid, Unit, Call, PoliceAssignment, HandoffSlip, Callback,
+                          AuditLog)}
+
+
+def test_it_creates_a_user_for_every_role_and_every_department(seeded, db):
+    for role in Role.values:
+        assert User.objects.filter(role=role, is_active=True).exists(), role
+    for department in Department.objects.all():
+        assert User.objects.filter(username=f"dept_{department.code.lower()}", role=Role.DEPARTMENT,
+                                   department=department).exists()
+    assert User.objects.get(username="admin").is_superuser
+    assert not Department.objects.filter(email="").exists()
+
+
+def test_demo_users_log_in_with_the_demo_password(seeded, client):
+    request = RequestFactory().post("/accounts/login/")  # django-axes wants the request
+    users = User.objects.exclude(username="system110")
+    assert users.count() >= 5 + Department.objects.count()
+    for user in users:
+        assert client.login(request=request, username=user.username, password=DEMO_PASSWORD), user.username
+        client.logout()
+
+
+def test_the_110_system_user_has_a_token_and_no_password(seeded, db):
+    system = User.objects.get(username="system110")
+    assert Token.objects.filter(user=system).exists()
+    assert not system.has_usable_password()
+    assert Token.objects.get(user=system).key in seeded
+
+
+def test_it_creates_about_200_calls_in_every_group(seeded, db):
+    calls = Call.objects.filter(call_id__startswith="DEMO-")
+    assert calls.count() >= 190
+    groups = set(calls.filter(category__isnull=False).values_list("category__group__code", flat=True))
+    assert groups >= {"A", "B", "C", "D", "E", "F"}
+    assert calls.filter(is_police=True).count() >= 15
+    assert 20 <= calls.filter(status="new").count() <= 30
+    assert not calls.exclude(created_by__username="system110").exists()
+
+
+def test_it_includes_repeat_callers_and_a_hotspot(seeded, db):
+    calls = Call.objects.filter(call_id__startswith="DEMO-")
+    assert calls.values("caller_phone").annotate(n=Count("id")).filter(n__gte=3).exists()
+    non_police = calls.filter(Q(is_police=False) | Q(is_police__isnull=True))
+    assert non_police.values("micro_grid").annotate(n=Count("id")).filter(n__gte=5).exists()
+
+
+def test_it_walks_slips_through_the_services(seeded, db):
+    statuses = set(HandoffSlip.objects.values_list("status", flat=True))
+    assert statuses >= {"issued", "accepted", "completed", "closed"}
+    assert Callback.objects.filter(reached=True, satisfaction__gte=4).exists()
+    # Every slip was issued by the service, which audits it.
+    issued = AuditLog.objects.filter(object_type="handoffslip", to_state="issued")
+    assert issued.count() == HandoffSlip.objects.count()
+
+
+def test_running_it_twice_changes_nothing(seeded, db):
+    before = _counts()
+    call_command("seed_demo", stdout=io.StringIO())
+    assert _counts() == before

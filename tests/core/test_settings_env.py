@@ -1,0 +1,129 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list, env_str
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Variables the settings module reads that could leak in from the shell or CI and change the outcome.
+_SETTINGS_VARS = ("DATABASE_URL", "TIME_ZONE", "DEBUG", "CELERY_BROKER_URL", "REDIS_URL", "DB_CONN_MAX_AGE")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("true", True), (" Yes ", True), ("ON", True),
+                                               ("0", False), ("false", False), ("no", False), ("off", False),
+                                               ("", False)])
+def test_env_bool_reads_the_usual_spellings(monkeypatch, raw, expected):
+    monkeypatch.setenv("FENLIU_TEST_FLAG", raw)
+    assert env_bool("FENLIU_TEST_FLAG", not expected) is expected
+
+
+def test_env_bool_uses_the_default_when_unset(monkeypatch):
+    monkeypatch.delenv("FENLIU_TEST_FLAG", raising=False)
+    assert env_bool("FENLIU_TEST_FLAG", True) is True
+    assert env_bool("FENLIU_TEST_FLAG", False) is False
+
+
+@pytest.mark.parametrize("raw", ["maybe", "2", "y", "enabled"])
+def test_env_bool_rejects_anything_else(monkeypatch, raw):
+    monkeypatch.setenv("FENLIU_TEST_FLAG", raw)
+    with pytest.raises(ImproperlyConfigured, match="FENLIU_TEST_FLAG"):
+        env_bool("FENLIU_TEST_FLAG", False)
+
+
+def test_env_int_reads_an_integer(monkeypatch):
+    monkeypatch.setenv("FENLIU_TEST_INT", " 42 ")
+    assert env_int("FENLIU_TEST_INT", 1, minimum=1) == 42
+
+
+def test_env_int_uses_the_default_when_unset_or_empty(monkeypatch):
+    monkeypatch.delenv("FENLIU_TEST_INT", raising=False)
+    assert env_int("FENLIU_TEST_INT", 7) == 7
+    monkeypatch.setenv("FENLIU_TEST_INT", "  ")
+    assert env_int("FENLIU_TEST_INT", 7) == 7
+
+
+@pytest.mark.parametrize("raw", ["abc", "1.5", "3 minutes"])
+def test_env_int_rejects_what_is_not_an_integer(monkeypatch, raw):
+    monkeypatch.setenv("FENLIU_TEST_INT", raw)
+    with pytest.raises(ImproperlyConfigured, match="must be an integer"):
+        env_int("FENLIU_TEST_INT", 1)
+
+
+def test_env_int_rejects_a_value_below_the_minimum(monkeypatch):
+    monkeypatch.setenv("FENLIU_TEST_INT", "0")
+    with pytest.raises(ImproperlyConfigured, match="at least 1"):
+        env_int("FENLIU_TEST_INT", 5, minimum=1)
+
+
+def test_env_int_accepts_the_minimum_itself(monkeypatch):
+    monkeypatch.setenv("FENLIU_TEST_INT", "1")
+    assert env_int("FENLIU_TEST_INT", 5, minimum=1) == 1
+
+
+def test_env_list_splits_on_commas_and_drops_blanks(monkeypatch):
+    monkeypatch.setenv("FENLIU_TEST_LIST", " a.example, ,b.example,")
+    assert env_list("FENLIU_TEST_LIST", ["x"]) == ["a.example", "b.example"]
+    monkeypatch.delenv("FENLIU_TEST_LIST")
+    assert env_list("FENLIU_TEST_LIST", ["x"]) == ["x"]
+
+
+def test_env_str_falls_back_to_the_default(monkeypatch):
+    monkeypatch.delenv("FENLIU_TEST_STR", raising=False)
+    assert env_str("FENLIU_TEST_STR", "d") == "d"
+
+
+def _load_settings(tmp_path, code: str, **env) -> subprocess.CompletedProcess:
+    """Import the settings in a fresh interpreter, as a web or worker process would at start-up."""
+    clean = {k: v for k, v in os.environ.items() if k not in _SETTINGS_VARS}
+    clean.update(DJANGO_SETTINGS_MODULE="config.settings", FENLIU_VAR_DIR=str(tmp_path / "var"), **env)
+    script = "import django; django.setup(); from django.conf import settings; " + code
+    return subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, env=clean, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_a_sqlite_database_url_gives_the_sqlite_engine(tmp_path):
+    db = tmp_path / "x.db"
+    proc = _load_settings(tmp_path, "d = settings.DATABASES['default']; print(d['ENGINE'], d['NAME'])",
+                          DATABASE_URL=f"sqlite:///{db}")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["django.db.backends.sqlite3", str(db)]
+
+
+def test_a_postgres_database_url_gives_the_postgresql_engine(tmp_path):
+    proc = _load_settings(
+        tmp_path, "d = settings.DATABASES['default']; print(d['ENGINE'], d['NAME'], d['HOST'], d['PORT'])",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/x",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["django.db.backends.postgresql", "x", "127.0.0.1", "5432"]
+
+
+def test_without_a_database_url_it_uses_the_embedded_sqlite_file(tmp_path):
+    proc = _load_settings(tmp_path, "d = settings.DATABASES['default']; print(d['ENGINE'], d['NAME'])")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["django.db.backends.sqlite3", str(tmp_path / "var" / "fenliu.sqlite3")]
+
+
+def test_an_unknown_time_zone_fails_loudly(tmp_path):
+    proc = _load_settings(tmp_path, "print(settings.TIME_ZONE)", TIME_ZONE="Not/AZone")
+    assert proc.returncode != 0
+    assert "ImproperlyConfigured" in proc.stderr
+    assert "Not/AZone" in proc.stderr
+
+
+def test_a_bad_boolean_in_the_environment_stops_start_up(tmp_path):
+    proc = _load_settings(tmp_path, "print(settings.DEBUG)", DEBUG="maybe")
+    assert proc.returncode != 0
+    assert "ImproperlyConfigured" in proc.stderr
+    assert "DEBUG" in proc.stderr
+
+
+def test_a_database_url_it_does_not_understand_stops_start_up(tmp_path):
+    proc = _load_settings(tmp_path, "print(settings.DATABASES)", DATABASE_URL="nosuchdb://h/x")
+    assert proc.returncode != 0
+    assert "ImproperlyConfigured" in proc.stderr
+    assert "DATABASE_URL" in proc.stderr

@@ -1,0 +1,100 @@
+"""Department pages: scope (another department's slip is a 404 whatever the id) and the forms."""
+
+import pytest
+from django.urls import reverse
+
+from core.models import AuditLog
+from diversion.models import SlipStatus
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("name", ["slip-detail", "slip-print"])
+def test_another_departments_slip_page_is_not_found(client, make_slip, staff_b, name):
+    slip = make_slip()
+    client.force_login(staff_b)
+    assert client.get(reverse(name, args=[slip.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("name, data", [
+    ("slip-accept", {}),
+    ("slip-return", {"reason": "不归我们管"}),
+    ("slip-complete", {"result": "已处理"}),
+])
+def test_another_department_cannot_act_on_a_slip(client, make_slip, staff_b, name, data):
+    slip = make_slip()
+    rows = AuditLog.objects.count()
+    client.force_login(staff_b)
+    assert client.post(reverse(name, args=[slip.pk]), data).status_code == 404
+    slip.refresh_from_db()
+    assert slip.status == SlipStatus.ISSUED
+    assert AuditLog.objects.count() == rows
+
+
+def test_the_inbox_lists_only_the_own_departments_slips(client, make_slip, staff_a, dept_b):
+    own = make_slip()
+    other = make_slip(code="C05", department=dept_b)
+    client.force_login(staff_a)
+    page = client.get(reverse("department-inbox")).content.decode()
+    assert own.serial in page and other.serial not in page
+
+
+def test_the_department_accepts_and_completes_in_the_browser_forms(client, make_slip, staff_a):
+    slip = make_slip()
+    client.force_login(staff_a)
+    assert client.post(reverse("slip-accept", args=[slip.pk]), {"handler_name": "王五"}).status_code == 302
+    assert client.post(reverse("slip-complete", args=[slip.pk]), {"result": "已责令整改"}).status_code == 302
+    slip.refresh_from_db()
+    assert slip.status == SlipStatus.COMPLETED and slip.handler_name == "王五"
+
+
+def test_a_second_accept_in_the_browser_shows_an_error_and_changes_nothing(client, make_slip, staff_a):
+    slip = make_slip()
+    client.force_login(staff_a)
+    client.post(reverse("slip-accept", args=[slip.pk]))
+    rows = AuditLog.objects.count()
+    response = client.post(reverse("slip-accept", args=[slip.pk]))
+    assert response.status_code == 400
+    assert AuditLog.objects.count() == rows
+
+
+def test_returning_without_a_reason_is_a_form_error(client, make_slip, staff_a):
+    slip = make_slip()
+    client.force_login(staff_a)
+    response = client.post(reverse("slip-return", args=[slip.pk]), {"reason": ""})
+    assert response.status_code == 400
+    assert response.context["return_form"].errors["reason"]
+    slip.refresh_from_db()
+    assert slip.status == SlipStatus.ISSUED
+
+
+def test_an_unsatisfied_callback_in_the_browser_reopens_the_slip(client, make_slip, staff_a, supervisor):
+    slip = make_slip()
+    client.force_login(staff_a)
+    client.post(reverse("slip-accept", args=[slip.pk]))
+    client.post(reverse("slip-complete", args=[slip.pk]), {"result": "已处理"})
+    client.force_login(supervisor)
+    response = client.post(reverse("slip-callback", args=[slip.pk]), {
+        "channel": "phone", "reached": "1", "resolved": "no", "satisfaction": "1", "comment": "还是很吵"})
+    assert response.status_code == 302
+    slip.refresh_from_db()
+    assert slip.status == SlipStatus.REOPENED and slip.reopen_count == 1
+
+
+def test_a_reached_callback_without_a_rating_is_a_form_error(client, make_slip, staff_a, supervisor):
+    slip = make_slip()
+    client.force_login(staff_a)
+    client.post(reverse("slip-accept", args=[slip.pk]))
+    client.post(reverse("slip-complete", args=[slip.pk]), {"result": "已处理"})
+    client.force_login(supervisor)
+    response = client.post(reverse("slip-callback", args=[slip.pk]), {"channel": "phone", "reached": "1"})
+    assert response.status_code == 400
+    slip.refresh_from_db()
+    assert slip.status == SlipStatus.COMPLETED and not slip.callbacks.exists()
+
+
+def test_department_staff_cannot_record_callbacks(client, make_slip, staff_a):
+    slip = make_slip()
+    client.force_login(staff_a)
+    response = client.post(reverse("slip-callback", args=[slip.pk]), {"channel": "phone", "reached": "0"})
+    assert response.status_code == 403

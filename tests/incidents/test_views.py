@@ -1,0 +1,115 @@
+"""The dispatcher's pages: manual intake, the workbench decision, the call page, phone reveal."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from core.models import AuditLog
+from diversion.models import HandoffSlip
+from incidents.models import Call, CallStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def _form(**overrides):
+    data = {
+        "call_id": "M20261123-ABC123",
+        "received_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "caller_phone": "138 0773 1234",
+        "content": "小区里有人半夜烧烤，油烟很大",
+        "channel": "phone",
+        "address": "秀峰区翠竹路3号",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_a_call_typed_by_hand_is_registered_once_even_if_submitted_twice(client, dispatcher):
+    client.force_login(dispatcher)
+    first = client.post(reverse("call-new"), _form())
+    second = client.post(reverse("call-new"), _form())
+    assert first.status_code == second.status_code == 302
+    assert Call.objects.filter(call_id="M20261123-ABC123").count() == 1
+    call = Call.objects.get()
+    assert call.caller_phone == "13807731234"
+    assert call.suggested_category.code == "C05"
+
+
+@pytest.mark.parametrize("bad", [
+    {"content": "   "},
+    {"caller_phone": "12"},
+    {"lat": "25.28"},
+    {"received_at": "not a time"},
+])
+def test_bad_input_in_the_call_form_is_a_form_error_and_writes_nothing(client, dispatcher, bad):
+    client.force_login(dispatcher)
+    response = client.post(reverse("call-new"), _form(**bad))
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert not Call.objects.exists() and not AuditLog.objects.exists()
+
+
+def test_the_workbench_shows_the_queue_newest_first(client, dispatcher, make_call):
+    older = make_call(received_at=timezone.now() - timezone.timedelta(hours=2))
+    newer = make_call(received_at=timezone.now() - timezone.timedelta(minutes=1))
+    client.force_login(dispatcher)
+    response = client.get(reverse("dispatch-workbench"))
+    assert [c.pk for c in response.context["queue"]] == [newer.pk, older.pk]
+    assert response.context["call"].pk == newer.pk
+
+
+def test_confirming_a_suggestion_diverts_the_call_on_a_slip(client, dispatcher, make_call):
+    call = make_call(content="楼下酒吧低音炮太吵了")
+    client.force_login(dispatcher)
+    response = client.post(reverse("call-classify", args=[call.pk]), {"decision": "category", "category": "C01"})
+    assert response.status_code == 302
+    call.refresh_from_db()
+    assert call.status == CallStatus.DIVERTED and call.category.code == "C01"
+    assert HandoffSlip.objects.get(call=call).department.code == "STJ"
+
+
+def test_a_police_call_is_diverted_only_with_an_override_reason(client, dispatcher, make_call):
+    call = make_call(content="两人在楼道里打架，一人受伤")
+    client.force_login(dispatcher)
+    client.post(reverse("call-classify", args=[call.pk]), {"decision": "category", "category": "A01"})
+    call.refresh_from_db()
+    assert call.status == CallStatus.NEW and not HandoffSlip.objects.exists()
+    client.post(reverse("call-classify", args=[call.pk]),
+                {"decision": "category", "category": "A01", "override_reason": "民警已到场处置，转调解"})
+    call.refresh_from_db()
+    assert call.status == CallStatus.DIVERTED
+    assert call.audit_rows.get(action="call_classify").reason == "民警已到场处置，转调解"
+
+
+def test_a_police_decision_sends_a_unit(client, dispatcher, make_call, unit):
+    call = make_call(content="有人持刀在街上追砍")
+    client.force_login(dispatcher)
+    client.post(reverse("call-classify", args=[call.pk]), {"decision": "police", "unit": unit.pk, "note": "速到"})
+    call.refresh_from_db()
+    assert call.status == CallStatus.ASSIGNED and call.is_police
+    assert call.assignments.get().unit == unit
+
+
+def test_department_staff_cannot_use_the_workbench(client, staff_a, make_call):
+    call = make_call()
+    client.force_login(staff_a)
+    assert client.get(reverse("dispatch-workbench")).status_code == 403
+    assert client.post(reverse("call-classify", args=[call.pk]),
+                       {"decision": "category", "category": "C01"}).status_code == 403
+
+
+def test_the_call_page_shows_the_masked_phone_and_a_revealed_number_is_audited(client, supervisor, make_call):
+    call = make_call(caller_phone="13812345678")
+    client.force_login(supervisor)
+    page = client.get(reverse("call-page", args=[call.pk])).content.decode()
+    assert "138****5678" in page and "13812345678" not in page
+    response = client.post(reverse("call-reveal-phone", args=[call.pk]))
+    assert "13812345678" in response.content.decode()
+    assert AuditLog.objects.filter(action="phone_revealed", object_id=call.pk, actor=supervisor).exists()
+
+
+def test_a_department_reaches_only_calls_it_holds_a_slip_for(client, staff_b, make_slip):
+    slip = make_slip()
+    client.force_login(staff_b)
+    assert client.get(reverse("call-page", args=[slip.call_id])).status_code == 404
+    assert client.post(reverse("call-reveal-phone", args=[slip.call_id])).status_code == 404
