@@ -9,6 +9,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .models import Department, HandoffSlip, SlipStatus
 
@@ -52,6 +53,8 @@ def slips_remind_unaccepted() -> int:
         HandoffSlip.objects.filter(pk__in=[pk for pk, _d in due]).update(reminded_at=timezone.now())
     per_department = Counter(dept for _pk, dept in due)
     for department in Department.objects.filter(pk__in=per_department, email__gt=""):
-        send_mail(_("%(n)s handoff slips waiting for acceptance") % {"n": per_department[department.pk]},
+        n = per_department[department.pk]
+        send_mail(ngettext("%(n)s handoff slip waiting for acceptance", "%(n)s handoff slips waiting for acceptance",
+                           n) % {"n": n},
                   _("Please accept or return them in Fenliu."), None, [department.email])
     return len(due)

@@ -43,7 +43,7 @@
     document.getElementById("police-fields").style.opacity = police ? "1" : ".45";
     document.getElementById("divert-fields").style.opacity = police ? ".45" : "1";
     const row = panel.querySelector(`#suggestions li[data-choice="${choice}"]`);
-    const text = label || (row ? row.querySelector("strong").textContent : choice);
+    const text = label || (row && row.dataset.label) || choice;
     document.getElementById("choice-label").textContent = window.FENLIU.chosenLabel + ": " + text;
     const override = document.getElementById("f-override");
     if (override) override.required = !police;
