@@ -91,6 +91,9 @@ else:
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker) share the file: wait for locks instead of failing at once.
     _db.setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+    # A file, not memory, for the test database: the browser tests' live server thread and the test
+    # thread then use separate connections instead of one shared in-memory database that locks.
+    _db.setdefault("TEST", {"NAME": str(VAR_DIR / "test.sqlite3")})
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
