@@ -37,10 +37,10 @@ lint: install-dev
 
 # Regenerate the lock files from pyproject.toml's pins (run after changing a dependency).
 lock: $(BIN)/python
-	$(BIN)/pip install -q -e ".[dev]"
-	$(BIN)/pip freeze --exclude-editable > requirements-all.txt
-	$(BIN)/python bin/split-lock requirements-all.txt
-	rm requirements-all.txt
+	$(BIN)/python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+	print('\n'.join(p['dependencies'] + p['optional-dependencies']['dev']))" > var/pins.txt
+	$(BIN)/pip install -q -r var/pins.txt
+	$(BIN)/python bin/split-lock
 
 messages: install
 	$(BIN)/python manage.py makemessages -l en -l zh_Hans --ignore=.venv --ignore=var

@@ -5,6 +5,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -192,6 +193,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "diversion.tasks.slips_remind_unaccepted",
         "schedule": 60.0 * env_int("SLIP_REMINDER_SWEEP_MINUTES", 5, minimum=1),
     },
+    # Grids (issue 5): close hotspot cases whose grid has stayed quiet long enough (idempotent).
+    "hotspots-review": {
+        "task": "grids.tasks.hotspots_review",
+        "schedule": crontab(hour=0, minute=20),
+    },
+    # Supervision (issue 3): the notice ladder every few minutes; reports early each morning.
+    "supervision-ladder": {
+        "task": "diversion.tasks.supervision_ladder_run",
+        "schedule": 60.0 * env_int("SUPERVISION_LADDER_MINUTES", 5, minimum=1),
+    },
+    "report-daily-callbacks": {"task": "diversion.tasks.report_generate_due", "args": ("daily",),
+                               "schedule": crontab(hour=7, minute=0)},
+    "report-weekly": {"task": "diversion.tasks.report_generate_due", "args": ("weekly",),
+                      "schedule": crontab(hour=7, minute=10, day_of_week="mon")},
+    "report-monthly": {"task": "diversion.tasks.report_generate_due", "args": ("monthly",),
+                       "schedule": crontab(hour=7, minute=20, day_of_month="1")},
+    "report-quarterly": {"task": "diversion.tasks.report_generate_due", "args": ("quarterly",),
+                         "schedule": crontab(hour=7, minute=30, day_of_month="1", month_of_year="1,4,7,10")},
 }
 
 # --- Fenliu rules -----------------------------------------------------------------------------
@@ -203,6 +222,84 @@ CALLBACK_MAX_ATTEMPTS = env_int("CALLBACK_MAX_ATTEMPTS", 3, minimum=1)
 REPEAT_PHONE_SHORT_HOURS = env_int("REPEAT_PHONE_SHORT_HOURS", 24, minimum=1)
 REPEAT_PHONE_LONG_DAYS = env_int("REPEAT_PHONE_LONG_DAYS", 7, minimum=1)
 REPEAT_PLACE_HOURS = env_int("REPEAT_PLACE_HOURS", 2, minimum=1)
+
+# --- Routing engine (issue 7): compiled rules, the learned model -------------------------------
+# How often (seconds) a process asks the database whether the catalog or the active model changed.
+ROUTING_VERSION_CHECK_SECONDS = env_int("ROUTING_VERSION_CHECK_SECONDS", 5, minimum=0)
+# The model's suggestion is used at or above this confidence (percent); below it the call is flagged.
+ROUTING_MODEL_THRESHOLD = env_int("ROUTING_MODEL_THRESHOLD_PERCENT", 60, minimum=0) / 100
+# Share of the model in the blended candidate score when it is used (percent).
+ROUTING_MODEL_WEIGHT = env_int("ROUTING_MODEL_WEIGHT_PERCENT", 50, minimum=0) / 100
+# Training from confirmed calls: the fewest calls in all, and per label, for a label to be learnt.
+ROUTING_MODEL_MIN_CALLS = env_int("ROUTING_MODEL_MIN_CALLS", 50, minimum=2)
+ROUTING_MODEL_MIN_PER_LABEL = env_int("ROUTING_MODEL_MIN_PER_LABEL", 3, minimum=2)
+
+# --- Grids, hotspots and police units (issue 5) ------------------------------------------------
+# An address matches a gazetteer place at this fuzzy score (0-100) or better.
+GAZETTEER_MIN_SCORE = env_int("GAZETTEER_MIN_SCORE", 90, minimum=1)
+# A hotspot: a grid with this many non-police calls in a day (in the case's period of the day) ...
+HOTSPOT_THRESHOLD = env_int("HOTSPOT_THRESHOLD", 5, minimum=1)
+# ... and its case closes after this many consecutive days under the threshold.
+HOTSPOT_QUIET_DAYS = env_int("HOTSPOT_QUIET_DAYS", 14, minimum=1)
+# 1-3-5 minutes: arrival targets in minutes by area type of the unit.
+POLICE_ARRIVAL_TARGET_URBAN_MINUTES = env_int("POLICE_ARRIVAL_TARGET_URBAN_MINUTES", 3, minimum=1)
+POLICE_ARRIVAL_TARGET_SUBURBAN_MINUTES = env_int("POLICE_ARRIVAL_TARGET_SUBURBAN_MINUTES", 5, minimum=1)
+# A unit's reported position is used for "nearest" while fresher than this; after that, its base.
+UNIT_POSITION_FRESH_MINUTES = env_int("UNIT_POSITION_FRESH_MINUTES", 30, minimum=1)
+# The map shades grids by calls in this many days.
+MAP_DENSITY_DAYS = env_int("MAP_DENSITY_DAYS", 30, minimum=1)
+# Base map tiles: none by default (grids are drawn on a blank background; nothing is loaded from outside).
+# E.g. a tile server inside the police network: MAP_TILE_URL=https://tiles.example/{z}/{x}/{y}.png
+MAP_TILE_URL = env_str("MAP_TILE_URL", "")
+MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION", "")
+
+# --- Mediation (矛盾纠纷, one file per dispute) -------------------------------------------------
+# Follow-up visits after a file's outcome, in days (comma-separated).
+try:
+    MEDIATION_FOLLOWUP_DAYS = sorted({int(d) for d in env_list("MEDIATION_FOLLOWUP_DAYS", ["7", "30", "90"])})
+except ValueError:
+    raise ImproperlyConfigured("MEDIATION_FOLLOWUP_DAYS must be whole numbers of days, e.g. 7,30,90") from None
+if not MEDIATION_FOLLOWUP_DAYS or MEDIATION_FOLLOWUP_DAYS[0] < 1:
+    raise ImproperlyConfigured("MEDIATION_FOLLOWUP_DAYS must be positive numbers of days, e.g. 7,30,90")
+# Later calls from a party's phone, or dispute calls at the file's address, join the file for this many days
+# after its outcome (while it is open, always).
+MEDIATION_LINK_DAYS = env_int("MEDIATION_LINK_DAYS", 90, minimum=1)
+# Sub-category groups whose calls are disputes (the catalog's 矛盾纠纷类 is "A").
+MEDIATION_DISPUTE_GROUPS = env_list("MEDIATION_DISPUTE_GROUPS", ["A"])
+# 繁简分流: a file is suggested complex when any of these is reached.
+MEDIATION_COMPLEX_PARTIES = env_int("MEDIATION_COMPLEX_PARTIES", 3, minimum=2)
+MEDIATION_COMPLEX_REPEAT_CALLS = env_int("MEDIATION_COMPLEX_REPEAT_CALLS", 2, minimum=1)
+MEDIATION_COMPLEX_AMOUNT = env_int("MEDIATION_COMPLEX_AMOUNT", 10000, minimum=0)
+MEDIATION_COMPLEX_PRIOR_FILES = env_int("MEDIATION_COMPLEX_PRIOR_FILES", 1, minimum=1)
+
+# --- Supervision (issue 3): the notice ladder, department scores, periodic reports ----------------
+# Warning notice once a slip (or joint-meeting action) has used this share of its time, not completed.
+SUPERVISION_WARN_PERCENT = env_int("SUPERVISION_WARN_PERCENT", 80, minimum=1)
+if SUPERVISION_WARN_PERCENT > 99:
+    raise ImproperlyConfigured("SUPERVISION_WARN_PERCENT must be from 1 to 99")
+# Rectification notice when overdue by more than this, or when callbacks reopened the slip this often.
+SUPERVISION_RECTIFY_GRACE_HOURS = env_int("SUPERVISION_RECTIFY_GRACE_HOURS", 24, minimum=0)
+SUPERVISION_RECTIFY_REOPENS = env_int("SUPERVISION_RECTIFY_REOPENS", 2, minimum=1)
+# Hours a department has to reply to each type of notice.
+SUPERVISION_REPLY_HOURS = {
+    "warning": env_int("SUPERVISION_REPLY_HOURS_WARNING", 24, minimum=1),
+    "supervision": env_int("SUPERVISION_REPLY_HOURS_SUPERVISION", 24, minimum=1),
+    "rectification": env_int("SUPERVISION_REPLY_HOURS_RECTIFICATION", 72, minimum=1),
+}
+# Department score = weighted results (办理实效), caller rating (群众评价), process (办理程序): "40,40,20".
+_weights = env_list("SUPERVISION_SCORE_WEIGHTS", ["40", "40", "20"])
+try:
+    SUPERVISION_SCORE_WEIGHTS = dict(zip(("results", "rating", "process"), map(float, _weights), strict=True))
+except ValueError:
+    raise ImproperlyConfigured("SUPERVISION_SCORE_WEIGHTS must be three numbers: results,rating,process") from None
+if min(SUPERVISION_SCORE_WEIGHTS.values()) < 0 or sum(SUPERVISION_SCORE_WEIGHTS.values()) <= 0:
+    raise ImproperlyConfigured("SUPERVISION_SCORE_WEIGHTS must be non-negative with a positive sum")
+# A slip accepted within this many minutes of issue counts as accepted on time.
+SUPERVISION_ON_TIME_ACCEPT_MINUTES = env_int("SUPERVISION_ON_TIME_ACCEPT_MINUTES", 60, minimum=1)
+# Points taken off the process score for each notice received in the period.
+SUPERVISION_NOTICE_PENALTY = {"warning": 1, "supervision": 3, "rectification": 5}
+# How many of the lowest-ranked departments the quarterly listing names.
+SUPERVISION_LISTED_DEPARTMENTS = env_int("SUPERVISION_LISTED_DEPARTMENTS", 3, minimum=1)
 
 LOGGING = {
     "version": 1,

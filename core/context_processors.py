@@ -11,4 +11,5 @@ def navigation(request):
         "is_supervisor": user.has_role(Role.SUPERVISOR),
         "can_callback": user.has_role(Role.DISPATCHER, Role.SUPERVISOR),
         "is_admin": user.is_staff or user.has_role(Role.ADMIN),
+        "is_mediator": user.has_role(Role.MEDIATOR),
     }

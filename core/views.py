@@ -12,6 +12,8 @@ def home(request):
         return redirect("dispatch-workbench")
     if user.role == Role.DEPARTMENT and user.department_id:
         return redirect("department-inbox")
+    if user.role == Role.MEDIATOR:
+        return redirect("mediation-files")
     if user.role == Role.SUPERVISOR:
         return redirect("callback-list")
     if user.is_staff:

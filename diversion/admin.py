@@ -3,14 +3,26 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin, ReadOnlyInlineMixin
 
-from .models import Callback, Category, CategoryGroup, Department, HandoffSlip, TimeLimitClass
+from .models import (
+    AccountabilityRecord,
+    Callback,
+    Category,
+    CategoryGroup,
+    Department,
+    HandoffSlip,
+    Holiday,
+    JointMeeting,
+    Notice,
+    Report,
+    TimeLimitClass,
+)
 
 
 @admin.register(TimeLimitClass)
 class TimeLimitClassAdmin(admin.ModelAdmin):
-    list_display = ("code", "name_zh", "name_en", "deadline_hours")
+    list_display = ("code", "name_zh", "name_en", "unit", "deadline_hours", "deadline_working_days")
     list_display_links = ("code",)
-    list_editable = ("deadline_hours",)
+    list_editable = ("unit", "deadline_hours", "deadline_working_days")
 
 
 @admin.register(Department)
@@ -35,7 +47,8 @@ class CategoryAdmin(admin.ModelAdmin):
     search_fields = ("code", "name_zh", "name_en")
     fieldsets = (
         (None, {"fields": ("code", "name_zh", "name_en", "group", "active")}),
-        (_("Routing"), {"fields": ("default_department", "time_limit_class", "urgency", "keywords")}),
+        (_("Routing"), {"fields": ("default_department", "time_limit_class", "urgency", "keywords",
+                                   "keyword_weights", "keyword_exclusions")}),
         (_("Keep with police"), {"fields": ("police_conditions", "police_keywords")}),
     )
 
@@ -72,3 +85,60 @@ class CallbackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("slip", "recorded_by")
     search_fields = ("=slip__call__call_id",)
     date_hierarchy = "recorded_at"
+
+
+# --- Supervision (issue 3) ------------------------------------------------------------------------------
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ("date", "kind", "name")
+    list_filter = ("kind",)
+    date_hierarchy = "date"
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "kind", "department", "status", "automatic", "issued_at", "reply_deadline", "read_at")
+    list_filter = ("kind", "status", "automatic", "department")
+    list_select_related = ("department",)
+    date_hierarchy = "issued_at"
+
+
+@admin.register(JointMeeting)
+class JointMeetingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("title", "slip", "status", "meeting_at", "time_limit")
+    list_filter = ("status",)
+
+
+@admin.register(AccountabilityRecord)
+class AccountabilityRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("occurred_on", "kind", "department", "person")
+    list_filter = ("kind", "department")
+
+
+@admin.register(Report)
+class ReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("kind", "period_start", "period_end", "generated_at")
+    list_filter = ("kind",)
+
+
+# --- Routing engine (issue 7) -----------------------------------------------------------------------------
+from .models import DepartmentOverride, RoutingModel  # noqa: E402
+
+
+@admin.register(DepartmentOverride)
+class DepartmentOverrideAdmin(admin.ModelAdmin):
+    list_display = ("category", "grid", "department", "note", "updated_at")
+    list_filter = ("department", "grid__level")
+    list_select_related = ("category", "grid", "department")
+    search_fields = ("category__code", "grid__code", "grid__name")
+
+
+@admin.register(RoutingModel)
+class RoutingModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Models are trained by the task or `train_routing_model`; the admin shows their figures."""
+
+    list_display = ("version", "kind", "created_at", "training_size", "active")
+    list_filter = ("kind", "active")
+    exclude = ("blob",)

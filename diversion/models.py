@@ -36,6 +36,18 @@ class TimeLimitClass(BilingualName):
         _("deadline (hours)"), help_text=_("Time the department has from issue to completion.")
     )
 
+    class Unit(models.TextChoices):
+        HOURS = "hours", _("Hours")
+        WORKING_DAYS = "working_days", _("Working days")
+
+    # Supervision: a class counts either in clock hours or in working days (holiday calendar applies).
+    unit = models.CharField(_("counted in"), max_length=16, choices=Unit.choices, default=Unit.HOURS)
+    deadline_working_days = models.PositiveSmallIntegerField(
+        _("deadline (working days)"), default=0,
+        help_text=_("Used when the class counts in working days: the deadline is the end of the Nth working "
+                    "day after the day of issue."),
+    )
+
     class Meta:
         verbose_name = _("time-limit class")
         verbose_name_plural = _("time-limit classes")
@@ -47,6 +59,8 @@ class Department(BilingualName):
     email = models.EmailField(_("e-mail for new slips"), blank=True)
     phone = models.CharField(_("duty phone"), max_length=32, blank=True)
     active = models.BooleanField(_("active"), default=True)
+    # Routing engine (issue 7): a change stamps the row; see diversion.routing for the catalog version.
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("department")
@@ -88,11 +102,26 @@ class Category(BilingualName):
         help_text=_("Words that keep a call of this sub-category with the police."),
     )
     active = models.BooleanField(_("active"), default=True)
+    # Routing engine (issue 7): per-keyword weights and exclusion phrases, and the change stamp.
+    keyword_weights = models.JSONField(
+        _("keyword weights"), default=dict, blank=True,
+        help_text=_('{"word": weight}. A keyword without a weight weighs its length in characters.'),
+    )
+    keyword_exclusions = models.JSONField(
+        _("keyword exclusions"), default=dict, blank=True,
+        help_text=_('{"word": ["phrase", …]}: the keyword does not count where it occurs inside one of the '
+                    'phrases (e.g. {"工地": ["工地食堂"]}).'),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("sub-category")
         verbose_name_plural = _("sub-categories")
         ordering = ["code"]
+
+
+# Routing engine (issue 7): catalog version, department overrides per grid, trained models.
+from .models_routing import CatalogVersion, DepartmentOverride, RoutingModel  # noqa: E402, F401
 
 
 class SlipStatus(models.TextChoices):
@@ -239,3 +268,265 @@ class Callback(models.Model):
             self.resolved in (self.Resolved.NO, self.Resolved.PARTLY)
             or (self.satisfaction is not None and self.satisfaction <= 2)
         )
+
+
+# --- Supervision (issue 3): holidays, notices, joint meetings, accountability, reports ----------------
+
+class Holiday(models.Model):
+    """The holiday calendar for deadlines counted in working days: public holidays, and the weekend
+    days worked in exchange (调休上班)."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("Holiday (no work)")
+        WORKDAY = "workday", _("Weekend working day")
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.HOLIDAY)
+    name = models.CharField(_("name"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holiday calendar")
+        ordering = ["date"]
+
+    def __str__(self):
+        return f"{self.date} {self.get_kind_display()} {self.name}"
+
+
+class NoticeKind(models.TextChoices):
+    WARNING = "warning", _("Warning notice")
+    SUPERVISION = "supervision", _("Supervision notice")
+    RECTIFICATION = "rectification", _("Rectification notice")
+
+
+NOTICE_PREFIX = {NoticeKind.WARNING: "YJ", NoticeKind.SUPERVISION: "DB", NoticeKind.RECTIFICATION: "ZG"}
+
+
+class NoticeStatus(models.TextChoices):
+    ISSUED = "issued", _("Awaiting reply")
+    REPLIED = "replied", _("Replied")
+    CLOSED = "closed", _("Closed")
+
+
+NOTICE_TRANSITIONS = StateMachine(
+    _("Notice"),
+    {
+        NoticeStatus.ISSUED: [NoticeStatus.REPLIED],
+        # A supervisor accepts the reply (closed) or sends it back for a better one.
+        NoticeStatus.REPLIED: [NoticeStatus.CLOSED, NoticeStatus.ISSUED],
+        NoticeStatus.CLOSED: [],
+    },
+)
+
+
+class Notice(models.Model):
+    """预警单 / 督办单 / 整改通知单: one notice to one department covering one or more slips or
+    joint-meeting actions."""
+
+    kind = models.CharField(_("type"), max_length=16, choices=NoticeKind.choices)
+    department = models.ForeignKey(Department, verbose_name=_("department"), on_delete=models.PROTECT,
+                                   related_name="notices")
+    status = models.CharField(_("status"), max_length=12, choices=NoticeStatus.choices,
+                              default=NoticeStatus.ISSUED)
+    automatic = models.BooleanField(_("raised by the system"), default=False)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("issued by"), null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField(_("issued at"))
+    reason = models.TextField(_("reason"), blank=True)
+    reply_deadline = models.DateTimeField(_("reply deadline"))
+    read_at = models.DateTimeField(_("first read by the department at"), null=True, blank=True)
+    reply = models.TextField(_("department's reply"), blank=True)
+    replied_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("replied by"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("closed by"), null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+    # Groups the notices one ladder run inserted, so their items can be joined to them in SQL.
+    batch = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
+
+    class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        ordering = ["-issued_at", "-id"]
+        indexes = [
+            models.Index(fields=["department", "status", "-issued_at"]),
+            models.Index(fields=["department", "read_at"]),
+            models.Index(fields=["issued_at"]),
+        ]
+
+    def __str__(self):
+        return self.serial
+
+    @property
+    def serial(self) -> str:
+        return f"{NOTICE_PREFIX.get(self.kind, 'TZ')}-{self.issued_at:%Y}-{self.pk:06d}"
+
+
+class NoticeItem(models.Model):
+    """One slip or one joint-meeting action covered by a notice. The system raises each level at most once
+    per slip or action: the partial unique constraints make a second ladder run insert nothing."""
+
+    notice = models.ForeignKey(Notice, verbose_name=_("notice"), on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(_("level"), max_length=16, choices=NoticeKind.choices)
+    automatic = models.BooleanField(default=False)
+    slip = models.ForeignKey(HandoffSlip, verbose_name=_("slip"), null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="notice_items")
+    action = models.ForeignKey("JointMeetingAction", verbose_name=_("joint-meeting action"), null=True,
+                               blank=True, on_delete=models.PROTECT, related_name="notice_items")
+
+    class Meta:
+        verbose_name = _("notice item")
+        verbose_name_plural = _("notice items")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(slip__isnull=False, action__isnull=True)
+                                   | models.Q(slip__isnull=True, action__isnull=False),
+                                   name="notice_item_slip_xor_action"),
+            models.UniqueConstraint(fields=["slip", "kind"], condition=models.Q(automatic=True, slip__isnull=False),
+                                    name="notice_item_one_level_per_slip"),
+            models.UniqueConstraint(fields=["action", "kind"],
+                                    condition=models.Q(automatic=True, action__isnull=False),
+                                    name="notice_item_one_level_per_action"),
+        ]
+
+    def __str__(self):
+        return f"{self.notice_id}: {self.slip_id or self.action_id} {self.kind}"
+
+
+class MeetingStatus(models.TextChoices):
+    CONVENED = "convened", _("Convened")
+    HELD = "held", _("Held, actions open")
+    CLOSED = "closed", _("Closed")
+
+
+MEETING_TRANSITIONS = StateMachine(
+    _("Joint meeting"),
+    {MeetingStatus.CONVENED: [MeetingStatus.HELD], MeetingStatus.HELD: [MeetingStatus.CLOSED],
+     MeetingStatus.CLOSED: []},
+)
+
+
+class JointMeeting(models.Model):
+    """联席会议: a complex slip escalated to the departments concerned, with a time limit."""
+
+    slip = models.ForeignKey(HandoffSlip, verbose_name=_("slip"), on_delete=models.PROTECT,
+                             related_name="joint_meetings")
+    title = models.CharField(_("subject"), max_length=200)
+    status = models.CharField(_("status"), max_length=12, choices=MeetingStatus.choices,
+                              default=MeetingStatus.CONVENED)
+    convened_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("convened by"),
+                                    on_delete=models.PROTECT, related_name="+")
+    convened_at = models.DateTimeField(_("convened at"))
+    meeting_at = models.DateTimeField(_("meeting date"))
+    time_limit = models.DateTimeField(_("to be settled by"))
+    decisions = models.TextField(_("decisions"), blank=True)
+    held_at = models.DateTimeField(_("held at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    departments = models.ManyToManyField(Department, verbose_name=_("departments invited"),
+                                         through="JointMeetingInvitation", related_name="joint_meetings")
+
+    class Meta:
+        verbose_name = _("joint meeting")
+        verbose_name_plural = _("joint meetings")
+        ordering = ["-meeting_at", "-id"]
+
+    def __str__(self):
+        return f"{self.title} ({self.meeting_at:%Y-%m-%d})"
+
+
+class JointMeetingInvitation(models.Model):
+    meeting = models.ForeignKey(JointMeeting, on_delete=models.CASCADE, related_name="invitations")
+    department = models.ForeignKey(Department, verbose_name=_("department"), on_delete=models.PROTECT,
+                                   related_name="+")
+    invited_at = models.DateTimeField(_("invited at"))
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [models.UniqueConstraint(fields=["meeting", "department"], name="meeting_invite_once")]
+
+    def __str__(self):
+        return f"{self.meeting_id} → {self.department_id}"
+
+
+class JointMeetingAction(models.Model):
+    """One decision of a joint meeting: one responsible department, one deadline. Overdue actions go up
+    the same warning → supervision → rectification ladder as slips."""
+
+    meeting = models.ForeignKey(JointMeeting, verbose_name=_("joint meeting"), on_delete=models.CASCADE,
+                                related_name="actions")
+    description = models.TextField(_("action"))
+    department = models.ForeignKey(Department, verbose_name=_("responsible department"), on_delete=models.PROTECT,
+                                   related_name="meeting_actions")
+    created_at = models.DateTimeField(_("decided at"))
+    deadline = models.DateTimeField(_("deadline"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("done by"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    done_note = models.TextField(_("what was done"), blank=True)
+
+    class Meta:
+        verbose_name = _("joint-meeting action")
+        verbose_name_plural = _("joint-meeting actions")
+        ordering = ["deadline", "id"]
+        indexes = [models.Index(fields=["done_at", "deadline"])]
+
+    def __str__(self):
+        return f"{self.department_id}: {self.description[:40]}"
+
+
+class AccountabilityRecord(models.Model):
+    """问责问效: a reminder talk (提醒谈话) or a department held to account, with the notices behind it."""
+
+    class Kind(models.TextChoices):
+        REMINDER_TALK = "reminder_talk", _("Reminder talk")
+        HELD_TO_ACCOUNT = "held_to_account", _("Department held to account")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    department = models.ForeignKey(Department, verbose_name=_("department"), on_delete=models.PROTECT,
+                                   related_name="accountability_records")
+    person = models.CharField(_("person talked to"), max_length=64, blank=True)
+    occurred_on = models.DateField(_("date"))
+    summary = models.TextField(_("summary"))
+    notices = models.ManyToManyField(Notice, verbose_name=_("notices behind it"), blank=True,
+                                     related_name="accountability_records")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"),
+                                    on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("accountability record")
+        verbose_name_plural = _("accountability records")
+        ordering = ["-occurred_on", "-id"]
+
+    def __str__(self):
+        return f"{self.occurred_on} {self.get_kind_display()} {self.department_id}"
+
+
+class ReportKind(models.TextChoices):
+    DAILY_CALLBACKS = "daily", _("Daily callback list")
+    WEEKLY = "weekly", _("Weekly bulletin")
+    MONTHLY = "monthly", _("Monthly review")
+    QUARTERLY = "quarterly", _("Quarterly listing")
+
+
+class Report(models.Model):
+    """日回访、周通报、月讲评、季挂牌: figures stored as generated; a re-run for the same period replaces them."""
+
+    kind = models.CharField(_("type"), max_length=12, choices=ReportKind.choices)
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("to (exclusive)"))
+    generated_at = models.DateTimeField(_("generated at"))
+    generated_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("generated by"), null=True,
+                                     blank=True, on_delete=models.PROTECT, related_name="+")
+    data = models.JSONField(_("figures"), default=dict)
+
+    class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        ordering = ["-period_start", "kind"]
+        constraints = [models.UniqueConstraint(fields=["kind", "period_start"], name="report_one_per_period")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.period_start}"

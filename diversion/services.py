@@ -1,8 +1,6 @@
 """Writes on handoff slips and callbacks. Each service: transaction → lock (or compare-and-set) →
 check the transition table → save → audit → side effects on commit."""
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -13,6 +11,7 @@ from core.audit import audit_write
 from core.errors import Conflict, DomainError
 from core.models import Role
 
+from .deadlines import deadline_for
 from .models import SLIP_TRANSITIONS, Callback, HandoffSlip, SlipSerialCounter, SlipStatus
 
 
@@ -35,7 +34,7 @@ def slip_issue(*, actor, call, category, department, instructions: str = "") -> 
     slip = HandoffSlip.objects.create(
         year=year, number=_next_serial_number(year), call=call, category=category, department=department,
         instructions=instructions, issued_by=actor, issued_at=now,
-        deadline=now + timedelta(hours=category.time_limit_class.deadline_hours),
+        deadline=deadline_for(now, category.time_limit_class),
     )
     audit_write(actor=actor, action="slip_status", obj=slip, call=call, to_state=slip.status,
                 data={"serial": slip.serial, "department": department.code, "category": category.code})

@@ -2,10 +2,12 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from . import routing
-from .models import Category, Department
+from .models import Category, Department, DepartmentOverride
 
 
 @receiver([post_save, post_delete], sender=Category)
 @receiver([post_save, post_delete], sender=Department)
+@receiver([post_save, post_delete], sender=DepartmentOverride)
 def catalog_changed(sender, **kwargs):
-    routing.catalog_reset()
+    # Bumps the catalog version in this transaction: every process rebuilds its rules once it commits.
+    routing.catalog_bump()

@@ -98,5 +98,5 @@ class GridForm(forms.Form):
 
 
 class PoliceFinishForm(forms.Form):
-    result = forms.ChoiceField(choices=PoliceAssignment.Result.choices, label=_("result"))
+    result = forms.ChoiceField(choices=PoliceAssignment.Result.choices[:2], label=_("result"))
     note = forms.CharField(required=False, max_length=500, label=_("note"))

@@ -20,7 +20,8 @@ CALL_TRANSITIONS = StateMachine(
         CallStatus.NEW: [CallStatus.ASSIGNED, CallStatus.DIVERTED],
         CallStatus.RETURNED: [CallStatus.ASSIGNED, CallStatus.DIVERTED],
         CallStatus.DIVERTED: [CallStatus.RETURNED, CallStatus.CLOSED],
-        CallStatus.ASSIGNED: [CallStatus.CLOSED],
+        # A street call attended first by patrol can then be handed to a department on a slip.
+        CallStatus.ASSIGNED: [CallStatus.CLOSED, CallStatus.DIVERTED],
         # An unsatisfied callback on a closed slip puts the call back in the department's hands.
         CallStatus.CLOSED: [CallStatus.DIVERTED],
     },
@@ -95,6 +96,11 @@ class PoliceAssignment(models.Model):
     class Result(models.TextChoices):
         ON_SCENE = "on_scene", _("Finished on scene")
         TRANSFERRED = "transferred", _("Transferred to the station")
+        HANDED_OVER = "handed_over", _("Handed to a department on a slip")
+
+    class Selection(models.TextChoices):
+        NEAREST = "nearest", _("Nearest available unit")
+        MANUAL = "manual", _("Chosen by hand")
 
     call = models.ForeignKey(Call, verbose_name=_("call"), on_delete=models.PROTECT, related_name="assignments")
     unit = models.ForeignKey("grids.Unit", verbose_name=_("unit"), on_delete=models.PROTECT,
@@ -107,6 +113,8 @@ class PoliceAssignment(models.Model):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     result = models.CharField(_("result"), max_length=12, choices=Result.choices, blank=True)
     result_note = models.TextField(_("result note"), blank=True)
+    selection = models.CharField(_("unit chosen"), max_length=8, choices=Selection.choices, blank=True)
+    distance_m = models.FloatField(_("distance at dispatch (m)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("police assignment")

@@ -13,6 +13,7 @@ from core.errors import Conflict, DomainError
 from core.models import Role
 from diversion import routing
 from diversion.models import Category, Department
+from grids import spatial
 
 from .models import CALL_QUEUE_STATUSES, CALL_TRANSITIONS, Call, CallStatus, PoliceAssignment
 from .selectors import call_repeats
@@ -58,6 +59,8 @@ def call_intake(*, actor, data: dict) -> IntakeResult:
     suggested_category = Category.objects.filter(code=top.code).first() if top else None
     repeats = call_repeats(phone=data["caller_phone"], address=data.get("address", ""),
                            received_at=data["received_at"], category_code=top.code if top else None)
+    if not data.get("micro_grid"):  # place it on its micro grid by point, else by address (grids.spatial)
+        data = {**data, "micro_grid": spatial.place(data.get("lat"), data.get("lon"), data.get("address", ""))}
     try:
         with transaction.atomic():
             call = Call.objects.create(
@@ -71,6 +74,8 @@ def call_intake(*, actor, data: dict) -> IntakeResult:
             audit_write(actor=actor, action="call_intake", obj=call, call=call, to_state=call.status,
                         data={"channel": call.channel, "suggested": top.code if top else None,
                               "suggested_police": suggestion.police})
+            from mediation.tasks import dispute_calls_link  # mediation: later calls join their dispute files
+            transaction.on_commit(lambda: dispute_calls_link.delay(call.pk))
     except IntegrityError:
         # Another request registered the same call id between our check and insert.
         existing = Call.objects.filter(call_id=data["call_id"]).first()
@@ -109,7 +114,8 @@ def call_divert(*, actor, call_pk: int, category: Category, department: Departme
                               code="police_override_reason_required")
         _record_choice(actor, call, category=category, police=False, override_reason=override_reason)
         slip = slip_issue(actor=actor, call=call, category=category,
-                          department=department or category.default_department, instructions=instructions)
+                          department=department or routing.department_for(category=category, grid=call.micro_grid),
+                          instructions=instructions)
         call_move(actor=actor, call=call, to_state=CallStatus.DIVERTED,
                   reason=_("Diverted on slip %(serial)s") % {"serial": slip.serial},
                   data={"slip": slip.pk, "category": category.code})
@@ -158,8 +164,10 @@ def _record_choice(actor, call: Call, *, category: Category | None, police: bool
 def police_finish(*, actor, assignment_pk: int, result: str, note: str = "") -> PoliceAssignment:
     """The unit reports back: finished on scene or transferred to the station. The call closes."""
     _check_dispatcher(actor)
-    if result not in PoliceAssignment.Result.values:
+    if result not in (PoliceAssignment.Result.ON_SCENE, PoliceAssignment.Result.TRANSFERRED):
         raise DomainError(_("Choose finished on scene or transferred."), code="bad_result")
+    if result == PoliceAssignment.Result.TRANSFERRED and not note.strip():
+        raise DomainError(_("Say why the call is transferred to the station."), code="transfer_note_required")
     with transaction.atomic():
         assignment = PoliceAssignment.objects.select_for_update().get(pk=assignment_pk)
         if assignment.finished_at is not None:

@@ -1,0 +1,87 @@
+"""Models of the routing engine: the catalog's version counter, department overrides per grid, and the
+trained models. Imported by diversion.models so they belong to the diversion app."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CatalogVersion(models.Model):
+    """A counter per compiled thing ("catalog": keywords, departments, overrides; "model": the active
+    trained model). The catalog-change signal bumps it in the same transaction as the change, so every
+    process that sees a higher number than the one it compiled knows to rebuild."""
+
+    CATALOG = "catalog"
+    MODEL = "model"
+
+    key = models.CharField(_("key"), max_length=16, primary_key=True)
+    version = models.PositiveBigIntegerField(_("version"), default=0)
+    changed_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("routing version")
+        verbose_name_plural = _("routing versions")
+
+    def __str__(self):
+        return f"{self.key} v{self.version}"
+
+
+class DepartmentOverride(models.Model):
+    """属地管理: in this grid (and every grid below it) this sub-category goes to this department instead of
+    its default. The override on the nearest ancestor of the call's micro grid wins."""
+
+    category = models.ForeignKey("diversion.Category", verbose_name=_("sub-category"), on_delete=models.CASCADE,
+                                 related_name="department_overrides")
+    grid = models.ForeignKey("grids.Grid", verbose_name=_("grid"), on_delete=models.CASCADE,
+                             related_name="department_overrides")
+    department = models.ForeignKey("diversion.Department", verbose_name=_("department"),
+                                   on_delete=models.PROTECT, related_name="overrides")
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("department override")
+        verbose_name_plural = _("department overrides")
+        ordering = ["category__code", "grid__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "grid"], name="department_override_one_per_grid"),
+        ]
+
+    def __str__(self):
+        return f"{self.category_id}@{self.grid_id} → {self.department_id}"
+
+
+class RoutingModel(models.Model):
+    """One trained classifier. The fitted pipeline is kept in the row (joblib bytes): web processes and
+    Celery workers on other hosts load it from the database they already share, and the row and its bytes
+    commit together (no file without a row, no row without its file)."""
+
+    class Kind(models.TextChoices):
+        CATEGORY = "category", _("Sub-category or police (trained on confirmed calls)")
+        FAMILY = "family", _("Department family (trained on a labelled file)")
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.CATEGORY)
+    created_at = models.DateTimeField(_("trained at"), auto_now_add=True)
+    trained_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("trained by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    training_size = models.PositiveIntegerField(_("training size"))
+    labels = models.JSONField(_("labels"), default=list)
+    metrics = models.JSONField(_("metrics"), default=dict, blank=True,
+                               help_text=_("Cross-validated accuracy, macro-F1 and F1 per label."))
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    blob = models.BinaryField(_("fitted model (joblib)"))
+    sha256 = models.CharField(_("SHA-256 of the fitted model"), max_length=64)
+    active = models.BooleanField(_("active"), default=False)
+
+    class Meta:
+        verbose_name = _("routing model")
+        verbose_name_plural = _("routing models")
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["active"], condition=models.Q(active=True),
+                                    name="routing_model_one_active"),
+        ]
+
+    def __str__(self):
+        return f"v{self.version} ({self.kind}, n={self.training_size})"

@@ -1,0 +1,269 @@
+"""The suggestion engine behind one function: `suggest(text, context=None)`.
+
+Text in; out: whether the call must stay with the police (and why), ranked sub-category candidates with
+the words that matched and where, the learned model's opinion, and flags for the dispatcher where the
+model and the rules disagree or the model is unsure. The keyword rules are compiled into one
+Aho-Corasick automaton (rules.py); the model is diversion.learning. Keep-with-police rules always win: the
+model never turns `police` off, and never turns it on either (it flags instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from .departments import department_for
+from .families import FAMILIES, family_of
+from .rules import (
+    NEGATION_WINDOW,
+    NEGATIONS,
+    POLICE_EXCLUSIONS,
+    POLICE_WORDS,
+    CompiledRules,
+    catalog_bump,
+    catalog_reset,
+    current_rules,
+    scan,
+)
+
+__all__ = [
+    "FAMILIES", "MAX_CANDIDATES", "NEGATIONS", "NEGATION_WINDOW", "POLICE_EXCLUSIONS", "POLICE_WORDS",
+    "Candidate", "Flag", "Match", "ModelOpinion", "PoliceReason", "Suggestion", "catalog_bump", "catalog_reset",
+    "current_rules", "department_for", "family_of", "highlight_spans", "suggest", "suggest_many",
+]
+
+MAX_CANDIDATES = 9
+# A class the model gives less than this is not added as a candidate of its own.
+MODEL_MIN_CANDIDATE = 0.1
+
+FLAG_LABELS = {
+    "disagree": _("The model and the rules disagree"),
+    "low_confidence": _("The model is not sure"),
+    "model_police": _("The model thinks this is a police matter"),
+    "model_only": _("No keyword matched: the suggestion is the model's alone"),
+}
+
+
+@dataclass(frozen=True)
+class Match:
+    word: str
+    start: int
+    end: int
+
+
+_new = object.__new__
+
+
+def _match(word: str, start: int, end: int) -> Match:
+    """A Match built without the frozen dataclass's __init__ (three object.__setattr__ calls cost more than
+    the automaton's pass over a short text). Same fields, same equality, still frozen."""
+    m = _new(Match)
+    m.__dict__.update(word=word, start=start, end=end)
+    return m
+
+
+@dataclass
+class PoliceReason:
+    code: str
+    label: str
+    matches: list[Match]
+
+
+@dataclass
+class Candidate:
+    code: str
+    name: str
+    department: str
+    score: float
+    matches: list[Match]
+
+
+@dataclass
+class ModelOpinion:
+    version: int | None
+    kind: str
+    label: str
+    confidence: float
+    used: bool
+
+
+@dataclass
+class Flag:
+    code: str
+    label: str
+
+
+@dataclass
+class Suggestion:
+    police: bool
+    police_reasons: list[PoliceReason] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
+    model: ModelOpinion | None = None
+    flags: list[Flag] = field(default_factory=list)
+
+    @property
+    def top(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def review(self) -> bool:
+        """The dispatcher should look twice."""
+        return bool(self.flags)
+
+    def as_dict(self) -> dict:
+        return {
+            "police": self.police,
+            "police_reasons": [
+                {"code": r.code, "label": str(r.label), "matches": [asdict(m) for m in r.matches]}
+                for r in self.police_reasons
+            ],
+            "candidates": [
+                {"code": c.code, "name": c.name, "department": c.department, "score": round(c.score, 3),
+                 "matches": [asdict(m) for m in c.matches]}
+                for c in self.candidates
+            ],
+            "model": None if self.model is None else {
+                "version": self.model.version, "kind": self.model.kind, "label": self.model.label,
+                "confidence": round(self.model.confidence, 3), "used": self.model.used,
+            },
+            "flags": [{"code": f.code, "label": str(f.label)} for f in self.flags],
+            "review": self.review,
+        }
+
+
+def rules_suggestion(rules: CompiledRules, text: str) -> Suggestion:
+    """The rules alone: police reasons and candidates ranked by the weights of their distinct words."""
+    police, keywords = scan(rules, text or "")
+    reasons = []
+    if police:
+        for ridx in sorted(police):
+            found = police[ridx]
+            found.sort()
+            reasons.append(PoliceReason(rules.reason_codes[ridx], rules.reason_labels[ridx],
+                                        [_match(w, s, e) for s, e, w in found]))
+    if not keywords:
+        return Suggestion(police=bool(reasons), police_reasons=reasons, candidates=[])
+    candidates = []
+    total = 0.0
+    categories = rules.categories
+    for cidx, found in keywords.items():
+        if len(found) == 1:
+            s, e, w, score = found[0]
+            matches = [_match(w, s, e)]
+        else:
+            found.sort()
+            # Each distinct word counts once.
+            score = sum({h[2]: h[3] for h in found}.values())
+            matches = [_match(h[2], h[0], h[1]) for h in found]
+        total += score
+        cat = categories[cidx]
+        candidates.append(Candidate(cat.code, cat.name, cat.department, score, matches))
+    total = total or 1.0
+    for c in candidates:
+        c.score = c.score / total
+    if len(candidates) > 1:
+        candidates.sort(key=_rank)
+    return Suggestion(police=bool(reasons), police_reasons=reasons, candidates=candidates[:MAX_CANDIDATES])
+
+
+def _rank(c: Candidate):
+    return (-c.score, c.code)
+
+
+def combine(suggestion: Suggestion, model, probs: dict[str, float], rules: CompiledRules) -> Suggestion:
+    """Blend the model's probabilities into the rules' ranking when it is confident, and flag the call when
+    the two disagree or the model is unsure. `police` stays what the rules said."""
+    label, confidence = max(probs.items(), key=lambda kv: kv[1])
+    used = confidence >= settings.ROUTING_MODEL_THRESHOLD
+    suggestion.model = ModelOpinion(model.version, model.kind, label, float(confidence), used)
+    top = suggestion.top
+    by_code = rules.by_code
+
+    def label_of(c: Candidate) -> str:
+        if model.kind == "family":
+            return family_of(category_code=c.code, department_code=c.department)
+        return c.code
+
+    if model.kind == "family":
+        rules_label = label_of(top) if top else None
+    else:
+        rules_label = "police" if suggestion.police else (top.code if top else None)
+
+    flags = []
+    if not used:
+        flags.append("low_confidence")
+    else:
+        weight = settings.ROUTING_MODEL_WEIGHT
+        present = {c.code for c in suggestion.candidates}
+        if model.kind == "category":
+            for code, p in sorted(probs.items(), key=lambda kv: -kv[1]):
+                if p >= MODEL_MIN_CANDIDATE and code in by_code and code not in present:
+                    cat = by_code[code]
+                    suggestion.candidates.append(Candidate(cat.code, cat.name, cat.department, 0.0, []))
+        for c in suggestion.candidates:
+            c.score = (1 - weight) * c.score + weight * probs.get(label_of(c), 0.0)
+        total = sum(c.score for c in suggestion.candidates) or 1.0
+        for c in suggestion.candidates:
+            c.score = c.score / total
+        suggestion.candidates.sort(key=lambda c: (-c.score, c.code))
+        del suggestion.candidates[MAX_CANDIDATES:]
+        if model.kind == "category" and label == "police" and not suggestion.police:
+            flags.append("model_police")
+        elif rules_label is None:
+            flags.append("model_only")
+        elif rules_label != label:
+            flags.append("disagree")
+    suggestion.flags = [Flag(code, FLAG_LABELS[code]) for code in flags]
+    return suggestion
+
+
+def suggest(text: str, context: dict | None = None, *, model=None, use_model: bool = True) -> Suggestion:
+    """Rank sub-categories for a call text and decide whether it must stay with the police.
+
+    The active trained model (if any, and unless `use_model` is false) or the given `model` is combined
+    with the rules. `context` (address, grid, time) is accepted for engines that use it."""
+    rules = current_rules()
+    suggestion = rules_suggestion(rules, text)
+    if model is None and use_model:
+        from diversion import learning
+
+        model = learning.active_model()
+    if model is not None:
+        combine(suggestion, model, model.predict_proba_dicts([text or ""])[0], rules)
+    return suggestion
+
+
+def suggest_many(texts: list[str], *, model=None, use_model: bool = True) -> list[Suggestion]:
+    """`suggest` for many texts, with the model run once over all of them."""
+    rules = current_rules()
+    suggestions = [rules_suggestion(rules, t) for t in texts]
+    if model is None and use_model:
+        from diversion import learning
+
+        model = learning.active_model()
+    if model is not None and texts:
+        for s, probs in zip(suggestions, model.predict_proba_dicts([t or "" for t in texts]), strict=True):
+            combine(s, model, probs, rules)
+    return suggestions
+
+
+def highlight_spans(text: str, matches: list[dict]) -> list[tuple[str, bool]]:
+    """Split text into (piece, matched) runs for templates, merging overlapping spans."""
+    spans = sorted((m["start"], m["end"]) for m in matches)
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    pieces, pos = [], 0
+    for start, end in merged:
+        if start > pos:
+            pieces.append((text[pos:start], False))
+        pieces.append((text[start:end], True))
+        pos = end
+    if pos < len(text):
+        pieces.append((text[pos:], False))
+    return pieces

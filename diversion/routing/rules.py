@@ -1,0 +1,274 @@
+"""The keyword rules, compiled once into one Aho-Corasick automaton (pyahocorasick).
+
+Every word the rules know goes into one automaton: the catalog's keywords (with their weights), each
+sub-category's keep-with-police words, the fixed keep-with-police words below, and the exclusion phrases.
+One pass over a text finds them all with their spans; exclusions and negations are then applied to the
+hits, not by scanning again.
+
+The compiled form carries the catalog version it was built from (CatalogVersion "catalog", bumped by the
+catalog-change signal in the same transaction as the change). A process compares it with the database at
+most every ROUTING_VERSION_CHECK_SECONDS, so a change an administrator makes in any process reaches every
+other process within that time; a change in this process is seen at once (the signal resets the cache).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+import ahocorasick
+from django.conf import settings
+from django.db.models import F
+from django.utils.translation import gettext_lazy as _
+
+# Keep-with-police words by reason. Bare characters that occur inside harmless words (偷 in 偷排,
+# 抢 in 抢救, 刀 in 刀削面) are avoided; phrases are used instead.
+POLICE_WORDS = {
+    "weapon": (_("Weapon"), ["持刀", "拿刀", "菜刀", "砍刀", "匕首", "动刀", "持械", "棍棒", "铁棍", "枪"]),
+    "injury": (_("Injury"), ["受伤", "流血", "伤人", "砍伤", "打伤", "头破血流", "见血"]),
+    "fighting": (_("Fighting"), ["打架", "斗殴", "打人", "动手", "互殴", "群殴", "被打", "扭打", "家暴"]),
+    "theft": (_("Theft or robbery"), ["被偷", "偷东西", "小偷", "盗窃", "被盗", "扒手", "抢劫", "抢包", "抢夺",
+                                      "偷走", "偷了"]),
+    "fraud": (_("Fraud"), ["诈骗", "被骗", "骗子", "骗了", "刷单"]),
+    "missing": (_("Missing person"), ["走失", "失踪", "走丢", "孩子不见了", "老人不见了", "人不见了", "联系不上"]),
+    "suicide": (_("Suicide risk"), ["自杀", "跳楼", "轻生", "割腕", "不想活", "寻死", "跳河"]),
+    "traffic": (_("Traffic accident"), ["车祸", "交通事故", "撞人", "撞车", "肇事", "逃逸", "被车撞", "追尾"]),
+    "gathering": (_("Group gathering"), ["聚集", "围堵", "群体", "堵路", "拉横幅", "围攻", "上百人", "几十人"]),
+}
+# Phrases in which a keep-with-police word means something harmless (a water pistol is not a gun).
+POLICE_EXCLUSIONS = {
+    "枪": ["水枪", "玩具枪", "喷枪", "焊枪", "胶枪", "枪头"],
+}
+# A match directly preceded by one of these, with at most 任何/人/人员 between, is negated (“没有人受伤”,
+# “未打架”). Only directly: a negation further back belongs to something else (“无缘无故被打了”,
+# “孩子没回来，联系不上”, “没带手机走失了”), and missing a police matter is the costly mistake.
+NEGATIONS = ("没有", "没", "未", "无", "并非", "不是")
+NEGATION_WINDOW = 6
+_NEGATED_BEFORE = re.compile(rf"(?:{'|'.join(NEGATIONS)})(?:任何)?(?:人员|人)?$")
+_NEGATION_CHARS = frozenset("".join(NEGATIONS))
+
+# What a word in the automaton triggers, by kind.
+_POLICE = 0  # (_POLICE, reason_index)
+_KEYWORD = 1  # (_KEYWORD, category_index, weight)
+_EXCLUDE = 2  # (_EXCLUDE, scope, excluded_word, offsets): scope is a category index, or -1 for police words
+
+
+@dataclass(frozen=True)
+class CompiledCategory:
+    code: str
+    name: str
+    department: str
+    group: str
+    police_conditions: str
+
+
+@dataclass
+class CompiledRules:
+    version: int
+    automaton: ahocorasick.Automaton | None
+    categories: list[CompiledCategory]
+    # Reasons in their display order: the fixed ones, then the sub-categories' own, by code.
+    reason_codes: list[str]
+    reason_labels: list
+    words: list[str]
+
+    @property
+    def by_code(self) -> dict[str, CompiledCategory]:
+        return {c.code: c for c in self.categories}
+
+
+def _negated(text: str, start: int) -> bool:
+    before = text[max(0, start - NEGATION_WINDOW):start]
+    if _NEGATION_CHARS.isdisjoint(before):
+        return False
+    return _NEGATED_BEFORE.search(before) is not None
+
+
+def compile_rules(version: int, categories) -> CompiledRules:
+    """Build the automaton from category rows (with default_department and group loaded)."""
+    actions: dict[str, list[tuple]] = {}
+
+    def add(word: str, action: tuple) -> None:
+        word = (word or "").strip()
+        if word:
+            actions.setdefault(word, []).append(action)
+
+    reason_codes, reason_labels = [], []
+    for code, (label, words) in POLICE_WORDS.items():
+        idx = len(reason_codes)
+        reason_codes.append(code)
+        reason_labels.append(label)
+        for w in words:
+            add(w, (_POLICE, idx))
+    for word, phrases in POLICE_EXCLUSIONS.items():
+        for phrase in phrases:
+            offsets = _offsets(phrase, word)
+            if offsets:
+                add(phrase, (_EXCLUDE, -1, word, offsets))
+
+    compiled = []
+    for cat in categories:
+        cidx = len(compiled)
+        compiled.append(CompiledCategory(cat.code, cat.name_zh, cat.default_department.code, cat.group.code,
+                                         cat.police_conditions))
+        weights = cat.keyword_weights if isinstance(cat.keyword_weights, dict) else {}
+        for w in cat.keywords or []:
+            if isinstance(w, str) and w.strip():
+                w = w.strip()
+                add(w, (_KEYWORD, cidx, _weight(weights.get(w), w)))
+        exclusions = cat.keyword_exclusions if isinstance(cat.keyword_exclusions, dict) else {}
+        for word, phrases in exclusions.items():
+            for phrase in phrases if isinstance(phrases, list) else [phrases]:
+                offsets = _offsets(str(phrase), word)
+                if offsets:
+                    add(str(phrase), (_EXCLUDE, cidx, word, offsets))
+        police_words = [w for w in cat.police_keywords or [] if isinstance(w, str) and w.strip()]
+        if police_words:
+            ridx = len(reason_codes)
+            reason_codes.append(f"category:{cat.code}")
+            reason_labels.append(cat.police_conditions or cat.name_zh)
+            for w in police_words:
+                add(w, (_POLICE, ridx))
+
+    automaton = None
+    if actions:
+        automaton = ahocorasick.Automaton()
+        for word, acts in actions.items():
+            # Split by kind up front so the scan does no dispatching: (length, word, keyword actions,
+            # police reasons, exclusions).
+            automaton.add_word(word, (
+                len(word), word,
+                tuple((a[1], a[2]) for a in acts if a[0] == _KEYWORD),
+                tuple(a[1] for a in acts if a[0] == _POLICE),
+                tuple((a[1], a[2], a[3]) for a in acts if a[0] == _EXCLUDE),
+            ))
+        automaton.make_automaton()
+    return CompiledRules(version, automaton, compiled, reason_codes, reason_labels, sorted(actions))
+
+
+def _offsets(phrase: str, word: str) -> tuple[int, ...]:
+    found, pos = [], phrase.find(word)
+    while word and pos >= 0:
+        found.append(pos)
+        pos = phrase.find(word, pos + 1)
+    return tuple(found)
+
+
+def _weight(value, word: str) -> float:
+    try:
+        weight = float(value)
+    except (TypeError, ValueError):
+        return float(len(word))  # longer, more specific words weigh more
+    return weight if weight > 0 else float(len(word))
+
+
+def scan(rules: CompiledRules, text: str):
+    """One pass of the automaton over `text`. Returns (police, keywords): police hits by reason index as
+    lists of (start, end, word), keyword hits by category index as lists of (start, end, word, weight);
+    exclusions and negations applied. This runs for every call: keep it lean."""
+    keywords: dict[int, list] = {}
+    if rules.automaton is None or not text:
+        return {}, keywords
+    police = None
+    excluded = None
+    for end, (n, word, kws, reasons, exclusions) in rules.automaton.iter(text):
+        start = end - n + 1
+        for cidx, weight in kws:
+            found = keywords.get(cidx)
+            if found is None:
+                keywords[cidx] = [(start, end + 1, word, weight)]
+            else:
+                found.append((start, end + 1, word, weight))
+        if reasons:
+            if police is None:
+                police = []
+            police.append((reasons, start, end + 1, word))
+        if exclusions:
+            if excluded is None:
+                excluded = set()
+            for scope, excluded_word, offsets in exclusions:
+                for off in offsets:
+                    excluded.add((scope, excluded_word, start + off))
+    if excluded:
+        for cidx in list(keywords):
+            kept = [h for h in keywords[cidx] if (cidx, h[2], h[0]) not in excluded]
+            if kept:
+                keywords[cidx] = kept
+            else:
+                del keywords[cidx]
+    by_reason: dict[int, list] = {}
+    if police:
+        for reasons, start, stop, word in police:
+            if excluded and (-1, word, start) in excluded:
+                continue
+            if _negated(text, start):
+                continue
+            for ridx in reasons:
+                by_reason.setdefault(ridx, []).append((start, stop, word))
+    return by_reason, keywords
+
+
+# --- The per-process cache and its version check -------------------------------------------------------
+_lock = threading.Lock()
+_rules: CompiledRules | None = None
+_checked_at = 0.0
+_interval = 0.0
+# The counters the database reported at the last check; the learned model's cache reads "model" here.
+last_versions: dict[str, int] = {}
+
+
+def catalog_reset() -> None:
+    """Forget the compiled rules in this process; the next suggestion compiles them again."""
+    global _rules
+    with _lock:
+        _rules = None
+
+
+def catalog_bump(key: str = "catalog") -> None:
+    """Tell every process the catalog changed: bump its version in the database (inside the caller's
+    transaction, so other processes see the new number exactly when they can see the change) and forget
+    this process's compiled rules at once."""
+    from diversion.models import CatalogVersion
+
+    if not CatalogVersion.objects.filter(key=key).update(version=F("version") + 1):
+        _obj, created = CatalogVersion.objects.get_or_create(key=key, defaults={"version": 1})
+        if not created:
+            CatalogVersion.objects.filter(key=key).update(version=F("version") + 1)
+    if key == "catalog":
+        catalog_reset()
+
+
+def db_versions() -> dict[str, int]:
+    from diversion.models import CatalogVersion
+
+    return dict(CatalogVersion.objects.values_list("key", "version"))
+
+
+def current_rules() -> CompiledRules:
+    """The compiled rules, rebuilt when the catalog's version in the database moved on. The database is
+    asked at most every ROUTING_VERSION_CHECK_SECONDS."""
+    global _rules, _checked_at, _interval
+    rules = _rules
+    now = time.monotonic()
+    if rules is not None and now - _checked_at < _interval:
+        return rules
+    with _lock:
+        # Read here, not on the fast path (a settings lookup costs as much as the check itself).
+        _interval = settings.ROUTING_VERSION_CHECK_SECONDS
+        versions = db_versions()
+        version = versions.get("catalog", 0)
+        if _rules is None or _rules.version != version:
+            _rules = _build(version)
+        _checked_at = now
+        last_versions.clear()
+        last_versions.update(versions)
+        return _rules
+
+
+def _build(version: int) -> CompiledRules:
+    from diversion.models import Category
+
+    categories = Category.objects.filter(active=True).select_related("default_department", "group").order_by("code")
+    return compile_rules(version, list(categories))

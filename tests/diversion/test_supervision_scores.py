@@ -1,0 +1,117 @@
+"""The department scorecard against a small fixture whose figures are worked out by hand below."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from diversion.models import NoticeKind
+from diversion.scores import department_scores
+from diversion.services import callback_record, slip_accept, slip_complete, slip_return
+from diversion.supervision import notice_issue
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2025, 3, 3, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+START, END = T0 - timedelta(days=1), T0 + timedelta(days=7)
+NOW = T0 + timedelta(hours=200)
+
+
+def _at(minutes):
+    return time_machine.travel(T0 + timedelta(minutes=minutes), tick=False)
+
+
+def _callback(supervisor, slip, resolved, satisfaction):
+    callback_record(actor=supervisor, slip_pk=slip.pk, channel="phone", reached=True, resolved=resolved,
+                    satisfaction=satisfaction)
+
+
+@pytest.fixture
+def fixture(make_slip, staff_a, staff_b, dept_b, supervisor, settings):
+    """Department A (STJ), four slips issued at T0, deadline T0 + 168 h:
+      a1 accepted after 30 min, completed after 100 h, caller satisfied (yes, 5)
+      a2 accepted after 2 h (late), completed after 170 h (late), caller not satisfied (no, 2) → reopened
+      a3 returned after 10 min
+      a4 never accepted, never completed (both due by NOW = T0 + 200 h)
+      plus one supervision notice by hand, and a slip issued before the period (ignored).
+    Department B (CGJ), two slips: both accepted within 20 min, completed within 60 h, callbacks (yes, 4)
+    and (yes, 3), both satisfied."""
+    settings.SUPERVISION_ON_TIME_ACCEPT_MINUTES = 60
+    settings.SUPERVISION_SCORE_WEIGHTS = {"results": 40, "rating": 40, "process": 20}
+    settings.SUPERVISION_NOTICE_PENALTY = {"warning": 1, "supervision": 3, "rectification": 5}
+    with _at(-3 * 24 * 60):
+        make_slip()  # before the period
+    with _at(0):
+        a1, a2, a3, a4 = make_slip(), make_slip(), make_slip(), make_slip()
+        b1, b2 = make_slip(department=dept_b), make_slip(department=dept_b)
+    with _at(10):
+        slip_return(actor=staff_a, slip_pk=a3.pk, reason="不属于本部门职责")
+        slip_accept(actor=staff_b, slip_pk=b1.pk)
+    with _at(20):
+        slip_accept(actor=staff_b, slip_pk=b2.pk)
+    with _at(30):
+        slip_accept(actor=staff_a, slip_pk=a1.pk)
+    with _at(120):
+        slip_accept(actor=staff_a, slip_pk=a2.pk)
+        notice_issue(actor=supervisor, kind=NoticeKind.SUPERVISION, department=staff_a.department, slips=[a4],
+                     reason="逾期未受理")
+    with _at(50 * 60):
+        slip_complete(actor=staff_b, slip_pk=b1.pk, result="已清理")
+        _callback(supervisor, b1, "yes", 4)
+    with _at(60 * 60):
+        slip_complete(actor=staff_b, slip_pk=b2.pk, result="已清理")
+        _callback(supervisor, b2, "yes", 3)
+    with _at(100 * 60):
+        slip_complete(actor=staff_a, slip_pk=a1.pk, result="已约谈")
+        _callback(supervisor, a1, "yes", 5)
+    with _at(170 * 60):
+        slip_complete(actor=staff_a, slip_pk=a2.pk, result="已约谈")
+        _callback(supervisor, a2, "no", 2)
+
+
+def _by_code(rows):
+    return {r["code"]: r for r in rows}
+
+
+def test_scorecard_figures_match_the_hand_computed_fixture(fixture):
+    rows = department_scores(START, END, now=NOW)
+    a, b = _by_code(rows)["STJ"], _by_code(rows)["CGJ"]
+
+    # A: issued 4, returned 1, kept 3; acceptance due for a1, a2, a4, on time only a1 → 1/3;
+    # completion due for a1, a2, a4, on time only a1 → 1/3; returns 1/4; reopened a2 → 1/3;
+    # callbacks reaching the caller 2, satisfied 1 → 1/2; one supervision notice = 3 points.
+    assert (a["issued"], a["returned"], a["kept"]) == (4, 1, 3)
+    assert a["on_time_accept"] == pytest.approx(1 / 3)
+    assert a["on_time_complete"] == pytest.approx(1 / 3)
+    assert a["return_rate"] == pytest.approx(1 / 4)
+    assert a["reopen_rate"] == pytest.approx(1 / 3)
+    assert a["satisfaction"] == pytest.approx(1 / 2)
+    assert a["notices"] == {"warning": 0, "supervision": 1, "rectification": 0}
+    # results = 100 × (1/3 + 1 − 1/3) / 2 = 50; rating = 50; process = 100 × (1/3 + 1 − 1/4) / 2 − 3 = 51.17
+    # total = (40 × 50 + 40 × 50 + 20 × 51.1667) / 100 = 50.23
+    assert (a["results"], a["rating"], a["process"], a["total"]) == (50.0, 50.0, 51.17, 50.23)
+
+    # B: everything on time, nothing returned or reopened, both callers satisfied, no notices → 100.
+    assert (b["issued"], b["on_time_accept"], b["on_time_complete"], b["satisfaction"]) == (2, 1.0, 1.0, 1.0)
+    assert (b["results"], b["rating"], b["process"], b["total"]) == (100.0, 100.0, 100.0, 100.0)
+
+    assert [(r["rank"], r["code"]) for r in rows] == [(1, "CGJ"), (2, "STJ")]
+
+
+def test_the_weighting_is_configurable(fixture, settings):
+    settings.SUPERVISION_SCORE_WEIGHTS = {"results": 0, "rating": 0, "process": 1}
+    assert _by_code(department_scores(START, END, now=NOW))["STJ"]["total"] == 51.17
+
+    only_rating = department_scores(START, END, now=NOW, weights={"results": 0, "rating": 3, "process": 0})
+    assert _by_code(only_rating)["STJ"]["total"] == 50.0
+
+
+def test_the_league_table_page_ranks_departments(fixture, client, supervisor):
+    client.force_login(supervisor)
+    with time_machine.travel(NOW, tick=False):
+        response = client.get("/supervision/league/", {"period": "weekly", "day": "2025-03-03"})
+    assert response.status_code == 200
+    codes = [r["code"] for r in response.context["rows"]]
+    assert codes == ["CGJ", "STJ"]
+    assert "50.2" in response.content.decode()
