@@ -211,6 +211,8 @@ CELERY_BEAT_SCHEDULE = {
                        "schedule": crontab(hour=7, minute=20, day_of_month="1")},
     "report-quarterly": {"task": "diversion.tasks.report_generate_due", "args": ("quarterly",),
                          "schedule": crontab(hour=7, minute=30, day_of_month="1", month_of_year="1,4,7,10")},
+    # Daily review (issue 4): yesterday's 警情日研判, city-wide and per large grid (re-runs replace it).
+    "daily-review": {"task": "incidents.tasks.daily_review_build_due", "schedule": crontab(hour=0, minute=30)},
 }
 
 # --- Fenliu rules -----------------------------------------------------------------------------
@@ -300,6 +302,22 @@ SUPERVISION_ON_TIME_ACCEPT_MINUTES = env_int("SUPERVISION_ON_TIME_ACCEPT_MINUTES
 SUPERVISION_NOTICE_PENALTY = {"warning": 1, "supervision": 3, "rectification": 5}
 # How many of the lowest-ranked departments the quarterly listing names.
 SUPERVISION_LISTED_DEPARTMENTS = env_int("SUPERVISION_LISTED_DEPARTMENTS", 3, minimum=1)
+
+# --- Daily review (issue 4): 警情日研判 thresholds ----------------------------------------------------
+# Repeat callers: this many calls from one phone on the day, or REVIEW_REPEAT_WEEK_CALLS in the last
+# REVIEW_REPEAT_WEEK_DAYS days (the day included).
+REVIEW_REPEAT_DAY_CALLS = env_int("REVIEW_REPEAT_DAY_CALLS", 2, minimum=2)
+REVIEW_REPEAT_WEEK_CALLS = env_int("REVIEW_REPEAT_WEEK_CALLS", 3, minimum=2)
+REVIEW_REPEAT_WEEK_DAYS = env_int("REVIEW_REPEAT_WEEK_DAYS", 7, minimum=2)
+# Clusters: this many calls of one sub-category in one micro grid within this many hours.
+REVIEW_CLUSTER_CALLS = env_int("REVIEW_CLUSTER_CALLS", 3, minimum=2)
+REVIEW_CLUSTER_HOURS = env_int("REVIEW_CLUSTER_HOURS", 2, minimum=1)
+# Hotspots: a micro grid with this many non-police calls in the window (the day, 7 days, 30 days).
+REVIEW_HOTSPOT_CALLS = env_int("REVIEW_HOTSPOT_CALLS", 5, minimum=1)
+# The hour-of-day × weekday heat covers this many days up to the review's day (28 = four of each weekday).
+REVIEW_HEAT_DAYS = env_int("REVIEW_HEAT_DAYS", 28, minimum=7)
+# The CJK font embedded in the PDF export (Debian fonts-wqy-microhei; bin/system-deps installs it).
+REVIEW_PDF_FONT = env_str("REVIEW_PDF_FONT", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 
 LOGGING = {
     "version": 1,

@@ -48,6 +48,31 @@ class AuditAction(models.TextChoices):
     SLIP_STATUS = "slip_status", _("Slip status")
     CALLBACK = "callback", _("Callback recorded")
     PHONE_REVEALED = "phone_revealed", _("Full phone number shown")
+    # Supervision
+    NOTICE_STATUS = "notice_status", _("Notice status")
+    NOTICE_READ = "notice_read", _("Notice read")
+    MEETING_STATUS = "meeting_status", _("Joint meeting status")
+    MEETING_ACTION = "meeting_action", _("Joint meeting action")
+    ACCOUNTABILITY = "accountability", _("Accountability recorded")
+    REPORT = "report", _("Report generated")
+    # Grids and police units
+    GRID_IMPORT = "grid_import", _("Grids imported")
+    HOTSPOT_STATUS = "hotspot_status", _("Hotspot case status")
+    HOTSPOT_ACTION = "hotspot_action", _("Hotspot action")
+    POLICE_ARRIVE = "police_arrive", _("Police unit arrived")
+    PATROL_CHECK_IN = "patrol_check_in", _("Patrol check-in")
+    # Mediation
+    DISPUTE_STATUS = "dispute_status", _("File status")
+    DISPUTE_ASSIGN = "dispute_assign", _("Mediator assigned")
+    DISPUTE_PARTY = "dispute_party", _("Party added")
+    DISPUTE_TRIAGE = "dispute_triage", _("Complexity decided")
+    DISPUTE_PLAN = "dispute_plan", _("Plan written")
+    DISPUTE_SESSION = "dispute_session", _("Session recorded")
+    DISPUTE_FOLLOWUP = "dispute_followup", _("Follow-up visit")
+    DISPUTE_CALL_LINK = "dispute_call_link", _("Call linked automatically")
+    # Routing
+    ROUTING_MODEL_TRAINED = "routing_model_trained", _("Routing model trained")
+    ROUTING_MODEL_ACTIVATED = "routing_model_activated", _("Routing model activated")
 
 
 class AuditLog(models.Model):

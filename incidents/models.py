@@ -78,6 +78,12 @@ class Call(models.Model):
             models.Index(fields=["status", "-received_at"]),
             models.Index(fields=["caller_phone", "received_at"]),
             models.Index(fields=["address", "received_at"]),
+            # Daily review (issue 4): a day's or window's calls read from the index alone (PostgreSQL
+            # INCLUDE), and a grid's calls in a window for hotspots and their drill-down.
+            models.Index(fields=["received_at"], name="call_review_day",
+                         include=["micro_grid", "is_police", "suggested_police", "category",
+                                  "suggested_category"]),
+            models.Index(fields=["micro_grid", "received_at"], name="call_grid_received"),
         ]
 
     def __str__(self):
@@ -123,3 +129,35 @@ class PoliceAssignment(models.Model):
 
     def __str__(self):
         return f"{self.call_id} → {self.unit_id}"
+
+
+class DailyReview(models.Model):
+    """警情日研判: the stored figures of one day for the whole city or one large grid. Built by
+    `incidents.review.daily_review_build`; a re-run for the same day replaces the rows."""
+
+    CITY = "city"
+
+    date = models.DateField(_("date"))
+    # "city", or "grid-<id>" of a large grid (kept as text so the city row is unique too: NULLs never clash).
+    scope = models.CharField(_("scope"), max_length=24)
+    grid = models.ForeignKey("grids.Grid", verbose_name=_("large grid"), null=True, blank=True,
+                             on_delete=models.CASCADE, related_name="daily_reviews",
+                             limit_choices_to={"level": "large"})
+    data = models.JSONField(_("figures"), default=dict)
+    built_at = models.DateTimeField(_("built at"))
+    built_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("built by"), null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+")
+    version = models.PositiveSmallIntegerField(_("format version"), default=1)
+
+    class Meta:
+        verbose_name = _("daily review")
+        verbose_name_plural = _("daily reviews")
+        ordering = ["-date", "scope"]
+        constraints = [models.UniqueConstraint(fields=["date", "scope"], name="daily_review_one_per_scope")]
+
+    def __str__(self):
+        return f"{self.date} {self.scope}"
+
+    @staticmethod
+    def scope_of(grid_id: int | None) -> str:
+        return DailyReview.CITY if grid_id is None else f"grid-{grid_id}"

@@ -10,11 +10,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from core.audit import audit_write
 from core.errors import Conflict, DomainError
-from core.models import Role
+from core.models import AuditAction, Role
 from core.phones import phone_normalise
 from grids.models import Unit
 from incidents.models import Call
@@ -34,25 +33,14 @@ from .models import (
 )
 from .triage import complexity_suggest
 
-# Audit actions of this app (AuditLog.action is free text beyond core.AuditAction's choices).
-A_STATUS = "dispute_status"
-A_ASSIGN = "dispute_assign"
-A_PARTY = "dispute_party"
-A_TRIAGE = "dispute_triage"
-A_PLAN = "dispute_plan"
-A_SESSION = "dispute_session"
-A_FOLLOWUP = "dispute_followup"
-A_LINK = "dispute_call_link"
-ACTION_LABELS = {
-    A_STATUS: gettext_lazy("File status"),
-    A_ASSIGN: gettext_lazy("Mediator assigned"),
-    A_PARTY: gettext_lazy("Party added"),
-    A_TRIAGE: gettext_lazy("Complexity decided"),
-    A_PLAN: gettext_lazy("Plan written"),
-    A_SESSION: gettext_lazy("Session recorded"),
-    A_FOLLOWUP: gettext_lazy("Follow-up visit"),
-    A_LINK: gettext_lazy("Call linked automatically"),
-}
+A_STATUS = AuditAction.DISPUTE_STATUS
+A_ASSIGN = AuditAction.DISPUTE_ASSIGN
+A_PARTY = AuditAction.DISPUTE_PARTY
+A_TRIAGE = AuditAction.DISPUTE_TRIAGE
+A_PLAN = AuditAction.DISPUTE_PLAN
+A_SESSION = AuditAction.DISPUTE_SESSION
+A_FOLLOWUP = AuditAction.DISPUTE_FOLLOWUP
+A_LINK = AuditAction.DISPUTE_CALL_LINK
 
 
 # --- checks and helpers -------------------------------------------------------------------------

@@ -22,9 +22,12 @@ def dispute_file_button(context, call):
 @register.filter
 def dispute_action(code: str) -> str:
     """The translated label of a mediation audit action."""
-    from ..services import ACTION_LABELS
+    from core.models import AuditAction
 
-    return ACTION_LABELS.get(code, code)
+    try:
+        return AuditAction(code).label
+    except ValueError:
+        return code
 
 
 @register.filter

@@ -413,13 +413,19 @@ class Command(BaseCommand):
         with _eager_celery(), override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
             with transaction.atomic():
                 self.grids = self._seed_grids()
+                self._seed_boundaries()
                 self.units = self._seed_units()
                 self.users = self._seed_users()
                 token = self._seed_token()
+                self._seed_mediator()
                 if Call.objects.filter(call_id__startswith=CALL_ID_PREFIX).exists():
                     self.stdout.write("Demo calls already exist; calls not created again.")
                 else:
                     self._seed_calls()
+                    # The supervision ladder's first run over the demo week: overdue slips get notices.
+                    from diversion.supervision import ladder_run
+
+                    ladder_run()
         self._report(token, time.monotonic() - started)
 
     # --- Grids, units, users --------------------------------------------------------------------
@@ -444,6 +450,36 @@ class Command(BaseCommand):
             self._set_households(large, large_households)
         return grids
 
+    def _seed_boundaries(self) -> None:
+        """Give the demo grids shapes for the map: Voronoi cells around the micro grids' centres, clipped
+        to the district, with small and large grids as the union of their children. Loaded through the
+        GeoJSON import service, like an administrator's upload."""
+        import shapely
+        from shapely.geometry import MultiPoint, Point, box, mapping
+
+        from grids.services import grids_import_geojson
+
+        micros = [g for g in self.grids.values() if g.level == Grid.Level.MICRO]
+        if all(g.boundary for g in micros):
+            return
+        centres = {g.code: Point(g.centre[1], g.centre[0]) for g in micros}
+        area = box(110.2560, 25.2590, 110.3020, 25.3110)
+        cells = list(shapely.voronoi_polygons(MultiPoint(list(centres.values())), extend_to=area).geoms)
+        shapes = {code: next(c for c in cells if c.contains(pt)).intersection(area) for code, pt in centres.items()}
+        for level in (Grid.Level.SMALL, Grid.Level.LARGE):
+            for grid in (g for g in self.grids.values() if g.level == level):
+                shapes[grid.code] = shapely.union_all([shapes[c.code] for c in self.grids.values()
+                                                       if c.parent_id == grid.pk]).buffer(0)
+        features = [
+            {"type": "Feature", "geometry": mapping(shapes[g.code]),
+             "properties": {"code": g.code, "name": g.name, "level": g.level,
+                            "parent": g.parent.code if g.parent_id else "", "households": g.households}}
+            for level in (Grid.Level.LARGE, Grid.Level.SMALL, Grid.Level.MICRO)
+            for g in self.grids.values() if g.level == level
+        ]
+        grids_import_geojson(actor=None, data={"type": "FeatureCollection", "features": features},
+                             filename="seed_demo (Voronoi cells)")
+
     @staticmethod
     def _grid(code, name, level, parent, households=None) -> Grid:
         grid, _ = Grid.objects.get_or_create(
@@ -455,6 +491,12 @@ class Command(BaseCommand):
         if grid.households is None:
             grid.households = households
             grid.save(update_fields=["households"])
+
+    def _seed_mediator(self) -> None:
+        """The demo mediator keeps the files of 丽君派出所."""
+        from mediation.models import Mediator
+
+        Mediator.objects.get_or_create(user=self.users["mediator"], defaults={"station": self.units["XF-PS-LJ"]})
 
     def _seed_units(self) -> dict[str, Unit]:
         units = {}
