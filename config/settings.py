@@ -314,6 +314,8 @@ REVIEW_CLUSTER_CALLS = env_int("REVIEW_CLUSTER_CALLS", 3, minimum=2)
 REVIEW_CLUSTER_HOURS = env_int("REVIEW_CLUSTER_HOURS", 2, minimum=1)
 # Hotspots: a micro grid with this many non-police calls in the window (the day, 7 days, 30 days).
 REVIEW_HOTSPOT_CALLS = env_int("REVIEW_HOTSPOT_CALLS", 5, minimum=1)
+# The stored review lists at most this many hotspots per window, hottest first (the counts stay exact).
+REVIEW_HOTSPOT_LIST_LIMIT = env_int("REVIEW_HOTSPOT_LIST_LIMIT", 200, minimum=1)
 # The hour-of-day × weekday heat covers this many days up to the review's day (28 = four of each weekday).
 REVIEW_HEAT_DAYS = env_int("REVIEW_HEAT_DAYS", 28, minimum=7)
 # The CJK font embedded in the PDF export (Debian fonts-wqy-microhei; bin/system-deps installs it).

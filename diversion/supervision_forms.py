@@ -1,5 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import AccountabilityRecord, Department, HandoffSlip, NoticeKind, ReportKind
 
@@ -107,5 +108,5 @@ class PeriodForm(forms.Form):
 
 
 class ReportGenerateForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Report"), choices=ReportKind.choices)
+    kind = forms.ChoiceField(label=pgettext_lazy("periodic report", "Report"), choices=ReportKind.choices)
     day = forms.DateField(label=_("Period containing the day"), widget=_local_date())

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.phones import phone_normalise
 from diversion.models import Category
@@ -116,7 +117,8 @@ class ReopenForm(forms.Form):
 
 
 class FiguresForm(forms.Form):
-    since = forms.DateField(label=_("from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(label=pgettext_lazy("date range", "from"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label=_("until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):

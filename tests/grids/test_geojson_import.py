@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from core.models import AuditLog
 from grids.models import Grid, GridImport
@@ -54,7 +55,7 @@ def test_it_reports_every_problem_at_once_and_changes_no_existing_grid(small_lay
         feature("M7", "micro", "S1", geometry=square(110.0, 25.0)),
         feature("M8", "micro", "S1", geometry=square(300.0, 25.0)),
     )
-    with pytest.raises(GridImportError) as exc:
+    with pytest.raises(GridImportError) as exc, translation.override("en"):
         grids_import_geojson(actor=None, data=bad)
     joined = " | ".join(exc.value.errors)
     for code in ("M4", "M5", "M6", "M7", "M8"):

@@ -53,8 +53,9 @@ def test_a_unit_chosen_by_hand_is_recorded_as_manual_with_its_distance(dispatche
 
 
 def test_a_call_without_a_place_cannot_go_to_the_nearest_unit(dispatcher, make_call, units):
-    with pytest.raises(DomainError, match="choose a unit by hand"):
+    with pytest.raises(DomainError) as refused:
         unit_dispatch(actor=dispatcher, call_pk=make_call(address="").pk)
+    assert refused.value.code == "no_position"
 
 
 def test_arrival_is_recorded_once_and_moves_the_unit_to_the_call(dispatcher, make_call, units):
@@ -70,8 +71,9 @@ def test_arrival_is_recorded_once_and_moves_the_unit_to_the_call(dispatcher, mak
 
 def test_a_transfer_to_the_station_needs_a_note(dispatcher, make_call, units):
     assignment = unit_dispatch(actor=dispatcher, call_pk=make_call(**CALL_AT).pk)
-    with pytest.raises(DomainError, match="transferred"):
+    with pytest.raises(DomainError) as refused:
         police_finish(actor=dispatcher, assignment_pk=assignment.pk, result="transferred", note=" ")
+    assert refused.value.code == "transfer_note_required"
     police_finish(actor=dispatcher, assignment_pk=assignment.pk, result="transferred", note="需立案调查")
     assignment.refresh_from_db()
     assert assignment.result == "transferred" and assignment.call.status == CallStatus.CLOSED
