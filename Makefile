@@ -25,6 +25,7 @@ system-deps:
 	@bin/system-deps
 
 run: install
+	@bin/system-deps --runtime
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py seed_demo
 	HOST=$(HOST) PORT=$(PORT) bin/run-embedded

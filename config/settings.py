@@ -313,7 +313,8 @@ REVIEW_REPEAT_WEEK_DAYS = env_int("REVIEW_REPEAT_WEEK_DAYS", 7, minimum=2)
 REVIEW_CLUSTER_CALLS = env_int("REVIEW_CLUSTER_CALLS", 3, minimum=2)
 REVIEW_CLUSTER_HOURS = env_int("REVIEW_CLUSTER_HOURS", 2, minimum=1)
 # Hotspots: a micro grid with this many non-police calls in the window (the day, 7 days, 30 days).
-REVIEW_HOTSPOT_CALLS = env_int("REVIEW_HOTSPOT_CALLS", 5, minimum=1)
+# One hotspot threshold for the review and the hotspot cases unless set apart.
+REVIEW_HOTSPOT_CALLS = env_int("REVIEW_HOTSPOT_CALLS", HOTSPOT_THRESHOLD, minimum=1)
 # The stored review lists at most this many hotspots per window, hottest first (the counts stay exact).
 REVIEW_HOTSPOT_LIST_LIMIT = env_int("REVIEW_HOTSPOT_LIST_LIMIT", 200, minimum=1)
 # The hour-of-day × weekday heat covers this many days up to the review's day (28 = four of each weekday).
