@@ -27,8 +27,9 @@ import sys
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
+
+from owndb import use_own_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,21 +37,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 HOURS = [1.2, 0.8, 0.6, 0.4, 0.4, 0.6, 1.5, 3.0, 4.8, 5.6, 6.0, 5.8, 5.2, 5.0, 5.4, 5.6, 5.8, 6.0,
          6.4, 6.6, 6.2, 5.2, 3.8, 2.2]  # calls by hour of day (relative): quiet nights, busy evenings
-
-
-def _use_own_database(quick: bool) -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("daily_review benchmark: DATABASE_URL must name a PostgreSQL server (postgres://...)")
-    name = "fenliu_bench_review_quick" if quick else "fenliu_bench_review"
-    parts = urlsplit(url)
-    import psycopg
-
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
-    return name
 
 
 class Generator:
@@ -375,7 +361,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="30 days × 2,000 calls")
     args = parser.parse_args()
     days, per_day, large = (30, 2000, 6) if args.quick else (365, 10000, 30)
-    _use_own_database(args.quick)
+    use_own_database("fenliu_bench_review_quick" if args.quick else "fenliu_bench_review", sqlite_ok=False, fresh=True)
 
     import django
 

@@ -21,31 +21,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from owndb import use_own_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 BENCH_DB = "fenliu_bench_grid_assign"
-
-
-def _use_own_database() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url or url.startswith("sqlite"):
-        path = ROOT / "var" / "bench_grid_assign.sqlite3"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-        return "sqlite"
-    parts = urlsplit(url)
-    import psycopg
-
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-    return "postgresql"
 
 
 def _inside(x: float, y: float, ring) -> bool:
@@ -95,7 +77,7 @@ def main():
     large = args.large or (2 if args.quick else 30)
     n_points = args.points or (5_000 if args.quick else 100_000)
 
-    _use_own_database()
+    use_own_database(BENCH_DB, sqlite_ok=True, fresh=True)
     import django
 
     django.setup()

@@ -16,7 +16,8 @@ import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from owndb import use_own_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -24,26 +25,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # The notice e-mails are sent in-process, so their queries are counted as part of the job.
 os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
 BENCH_DB = "fenliu_bench_ladder"
-
-
-def _use_own_database(quick: bool) -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url or url.startswith("sqlite"):
-        if not quick:
-            sys.exit("bench/ladder.py needs PostgreSQL: set DATABASE_URL=postgres://… (or use --quick for SQLite)")
-        path = ROOT / "var" / "bench_ladder.sqlite3"
-        path.unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-        return "sqlite"
-    parts = urlsplit(url)
-    import psycopg
-
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-    return "postgresql"
 
 
 def _prepare(n: int, vendor: str):
@@ -102,7 +83,7 @@ def main():
     parser.add_argument("--slips", type=int, help="how many open slips (default 100,000, or 2,000 with --quick)")
     args = parser.parse_args()
     n = args.slips or (2_000 if args.quick else 100_000)
-    vendor = _use_own_database(args.quick)
+    vendor = use_own_database(BENCH_DB, sqlite_ok=args.quick, fresh=True)
 
     import django
 

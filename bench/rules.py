@@ -20,7 +20,8 @@ import random
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from owndb import use_own_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -32,25 +33,6 @@ STREETS = ["解放西路", "中山中路", "穿山路", "翠竹路", "漓江路"
 FILLERS = ["报警人称", "来电反映", "群众称", "市民来电，", "报警人说", ""]
 TAILS = ["，请求处理。", "，要求相关部门处理。", "，已经好几天了。", "，影响休息。", "。", "，多次反映无果。"]
 OTHERS = ["楼下", "小区门口", "隔壁", "对面", "每天晚上", "今天下午", "已经一个星期"]
-
-
-def _use_own_database(quick: bool) -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url or url.startswith("sqlite"):
-        if not quick:
-            sys.exit("bench/rules.py needs PostgreSQL: set DATABASE_URL=postgres://… (or use --quick for SQLite)")
-        path = ROOT / "var" / "bench_rules.sqlite3"
-        os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-        return "sqlite"
-    parts = urlsplit(url)
-    import psycopg
-
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-    return "postgresql"
 
 
 def synthetic_texts(n: int, seed: int = 7):
@@ -85,7 +67,7 @@ def main():
     parser.add_argument("--texts", type=int, default=None)
     args = parser.parse_args()
     n = args.texts or (5_000 if args.quick else 100_000)
-    _use_own_database(args.quick)
+    use_own_database(BENCH_DB, sqlite_ok=args.quick)
 
     import django
 
