@@ -6,11 +6,12 @@ learned model's predictions per second.
     python bench/rules.py --texts N
 
 It works in its own database (fenliu_bench_rules next to the one DATABASE_URL names, created if missing and
-migrated, so it has the default catalog; var/bench_rules.sqlite3 for SQLite with --quick). The texts are
+migrated, so it has the default catalog; var/fenliu_bench_rules.sqlite3 for SQLite with --quick). The texts are
 generated from the catalog's own keywords with filler, places, some keep-with-police words and negations.
 rules_per_s is the public `suggest(text, use_model=False)` (one automaton pass, exclusions, negations,
-scoring, the dataclasses, the version check); raw_ac_per_s is one pass of a bare automaton over exactly the
-same words collecting (start, end, word) per hit. model_per_s is the model's batch predict_proba, trained
+scoring, the Suggestion and its Candidates, the version check; a candidate's Match objects are made when
+first asked for, which this does not); raw_ac_per_s is one pass of a bare automaton over exactly the same
+words collecting (start, end, word) per hit. model_per_s is the model's batch predict_proba, trained
 on synthetic labelled texts. Prints name=value lines."""
 
 import argparse

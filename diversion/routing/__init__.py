@@ -25,7 +25,8 @@ from .rules import (
     catalog_bump,
     catalog_reset,
     current_rules,
-    scan,
+    sort_hits,
+    spans,
 )
 
 __all__ = [
@@ -53,34 +54,56 @@ class Match:
     end: int
 
 
-_new = object.__new__
+class _Matched:
+    """Candidate and PoliceReason keep the automaton's raw hits (see rules._value) and make `matches` of
+    them, in text order, when first asked for: most suggestions are only ranked, and Match objects for every
+    hit would cost more than the automaton's pass. Built with either the matches or the hits. Equality and
+    repr are a dataclass's, over `_fields`."""
+
+    __slots__ = ("_matches", "_hits")
+    _fields: tuple[str, ...] = ()
+
+    @property
+    def matches(self) -> list[Match]:
+        if self._matches is None:
+            self._matches = [Match(word, start, end) for start, end, word in spans(self._hits)]
+        return self._matches
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self._fields)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{f}={getattr(self, f)!r}' for f in self._fields)})"
 
 
-def _match(word: str, start: int, end: int) -> Match:
-    """A Match built without the frozen dataclass's __init__ (three object.__setattr__ calls cost more than
-    the automaton's pass over a short text). Same fields, same equality, still frozen."""
-    m = _new(Match)
-    m.__dict__.update(word=word, start=start, end=end)
-    return m
+class PoliceReason(_Matched):
+    __slots__ = ("code", "label")
+    _fields = ("code", "label", "matches")
+
+    def __init__(self, code: str, label: str, matches: list[Match] | None = None, hits: list | None = None):
+        self.code = code
+        self.label = label
+        self._matches = matches
+        self._hits = hits
 
 
-@dataclass
-class PoliceReason:
-    code: str
-    label: str
-    matches: list[Match]
+class Candidate(_Matched):
+    __slots__ = ("code", "name", "department", "score")
+    _fields = ("code", "name", "department", "score", "matches")
+
+    def __init__(self, code: str, name: str, department: str, score: float, matches: list[Match] | None = None,
+                 hits: list | None = None):
+        self.code = code
+        self.name = name
+        self.department = department
+        self.score = score
+        self._matches = matches
+        self._hits = hits
 
 
-@dataclass
-class Candidate:
-    code: str
-    name: str
-    department: str
-    score: float
-    matches: list[Match]
-
-
-@dataclass
+@dataclass(slots=True)
 class ModelOpinion:
     version: int | None
     kind: str
@@ -89,13 +112,13 @@ class ModelOpinion:
     used: bool
 
 
-@dataclass
+@dataclass(slots=True)
 class Flag:
     code: str
     label: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Suggestion:
     police: bool
     police_reasons: list[PoliceReason] = field(default_factory=list)
@@ -135,37 +158,45 @@ class Suggestion:
 
 def rules_suggestion(rules: CompiledRules, text: str) -> Suggestion:
     """The rules alone: police reasons and candidates ranked by the weights of their distinct words."""
-    police, keywords = scan(rules, text or "")
+    automaton = rules.automaton
+    hits = list(automaton.iter(text)) if text and automaton is not None else None
+    if not hits:
+        return Suggestion(False, [], [])
+    # Most texts: every hit is a plain keyword (value[0], its category, >= 0: see rules._value) of one and
+    # the same category. It has all the score (its own over itself), and the hits are its own.
+    first = hits[0][1][0]
+    if first >= 0:
+        for hit in hits:
+            if hit[1][0] != first:
+                break
+        else:
+            cat = rules.categories[first]
+            return Suggestion(False, [], [Candidate(cat.code, cat.name, cat.department, 1.0, None, hits)])
+    police, keywords = sort_hits(text, hits)
     reasons = []
     if police:
         for ridx in sorted(police):
-            found = police[ridx]
-            found.sort()
-            reasons.append(PoliceReason(rules.reason_codes[ridx], rules.reason_labels[ridx],
-                                        [_match(w, s, e) for s, e, w in found]))
+            reasons.append(PoliceReason(rules.reason_codes[ridx], rules.reason_labels[ridx], None, police[ridx]))
     if not keywords:
-        return Suggestion(police=bool(reasons), police_reasons=reasons, candidates=[])
+        return Suggestion(bool(reasons), reasons, [])
+    categories = rules.categories
+    if len(keywords) == 1:
+        [(cidx, hits)] = keywords.items()
+        cat = categories[cidx]
+        return Suggestion(bool(reasons), reasons, [Candidate(cat.code, cat.name, cat.department, 1.0, None, hits)])
     candidates = []
     total = 0.0
-    categories = rules.categories
-    for cidx, found in keywords.items():
-        if len(found) == 1:
-            s, e, w, score = found[0]
-            matches = [_match(w, s, e)]
-        else:
-            found.sort()
-            # Each distinct word counts once.
-            score = sum({h[2]: h[3] for h in found}.values())
-            matches = [_match(h[2], h[0], h[1]) for h in found]
+    for cidx, hits in keywords.items():
+        # Each distinct word counts once.
+        score = hits[0][1][1] if len(hits) == 1 else sum({kw[3]: kw[1] for _end, kw in hits}.values())
         total += score
         cat = categories[cidx]
-        candidates.append(Candidate(cat.code, cat.name, cat.department, score, matches))
-    total = total or 1.0
+        candidates.append(Candidate(cat.code, cat.name, cat.department, score, None, hits))
     for c in candidates:
         c.score = c.score / total
-    if len(candidates) > 1:
-        candidates.sort(key=_rank)
-    return Suggestion(police=bool(reasons), police_reasons=reasons, candidates=candidates[:MAX_CANDIDATES])
+    candidates.sort(key=_rank)
+    del candidates[MAX_CANDIDATES:]
+    return Suggestion(bool(reasons), reasons, candidates)
 
 
 def _rank(c: Candidate):

@@ -136,16 +136,26 @@ def compile_rules(version: int, categories) -> CompiledRules:
     if actions:
         automaton = ahocorasick.Automaton()
         for word, acts in actions.items():
-            # Split by kind up front so the scan does no dispatching: (length, word, keyword actions,
-            # police reasons, exclusions).
-            automaton.add_word(word, (
-                len(word), word,
-                tuple((a[1], a[2]) for a in acts if a[0] == _KEYWORD),
-                tuple(a[1] for a in acts if a[0] == _POLICE),
-                tuple((a[1], a[2], a[3]) for a in acts if a[0] == _EXCLUDE),
-            ))
+            automaton.add_word(word, _value(word, acts))
         automaton.make_automaton()
     return CompiledRules(version, automaton, compiled, reason_codes, reason_labels, sorted(actions))
+
+
+def _value(word: str, acts: list[tuple]) -> tuple:
+    """What the automaton hands back for `word`, split by kind up front so the scan does no dispatching.
+    Both shapes keep the word's length and the word at [2] and [3], so a hit (end, value) gives its span.
+
+    A keyword of one category and nothing else (most words) is its keyword hit, (category_index, weight,
+    length, word), filed under the category as it comes. Any other word is (-1, keyword hits, length, word,
+    police reason indexes, exclusions (scope, excluded_word, offsets)). So value[0] >= 0 tells a plain
+    keyword, and its category. A word listed twice counts once."""
+    n = len(word)
+    kws = tuple({a[1]: (a[1], a[2], n, word) for a in acts if a[0] == _KEYWORD}.values())  # same weight
+    reasons = tuple(dict.fromkeys(a[1] for a in acts if a[0] == _POLICE))
+    exclusions = tuple(dict.fromkeys((a[1], a[2], a[3]) for a in acts if a[0] == _EXCLUDE))
+    if len(kws) == 1 and not reasons and not exclusions:
+        return kws[0]
+    return (-1, kws, n, word, reasons, exclusions)
 
 
 def _offsets(phrase: str, word: str) -> tuple[int, ...]:
@@ -164,50 +174,59 @@ def _weight(value, word: str) -> float:
     return weight if weight > 0 else float(len(word))
 
 
-def scan(rules: CompiledRules, text: str):
-    """One pass of the automaton over `text`. Returns (police, keywords): police hits by reason index as
-    lists of (start, end, word), keyword hits by category index as lists of (start, end, word, weight);
-    exclusions and negations applied. This runs for every call: keep it lean."""
+def sort_hits(text: str, hits: list):
+    """Sort the automaton's hits over `text` into (police, keywords): hits by reason index and by category
+    index, None for none, exclusions and negations applied. A hit stays the automaton's own (end, value)
+    pair (see _value; spans() makes spans of them): most suggestions never need a span. The common case,
+    every hit a plain keyword of one category, does not come here (routing.rules_suggestion)."""
     keywords: dict[int, list] = {}
-    if rules.automaton is None or not text:
-        return {}, keywords
-    police = None
-    excluded = None
-    for end, (n, word, kws, reasons, exclusions) in rules.automaton.iter(text):
-        start = end - n + 1
-        for cidx, weight in kws:
-            found = keywords.get(cidx)
-            if found is None:
-                keywords[cidx] = [(start, end + 1, word, weight)]
-            else:
-                found.append((start, end + 1, word, weight))
+    special = []
+    for hit in hits:
+        cidx = hit[1][0]
+        if cidx < 0:
+            special.append(hit)
+        elif cidx in keywords:
+            keywords[cidx].append(hit)
+        else:
+            keywords[cidx] = [hit]
+    return _sort_special(text, special, keywords) if special else (None, keywords)
+
+
+def _sort_special(text: str, special: list, keywords: dict[int, list]):
+    """The rest of sort_hits() when some hits are more than a plain keyword: police words, exclusion
+    phrases, words of several categories."""
+    police = []
+    excluded = set()
+    for hit in special:
+        end, (_special, kws, n, _word, reasons, exclusions) = hit
+        for kw in kws:
+            keywords.setdefault(kw[0], []).append((end, kw))
         if reasons:
-            if police is None:
-                police = []
-            police.append((reasons, start, end + 1, word))
-        if exclusions:
-            if excluded is None:
-                excluded = set()
-            for scope, excluded_word, offsets in exclusions:
-                for off in offsets:
-                    excluded.add((scope, excluded_word, start + off))
+            police.append(hit)
+        for scope, excluded_word, offsets in exclusions:
+            for off in offsets:
+                excluded.add((scope, excluded_word, end - n + 1 + off))
     if excluded:
         for cidx in list(keywords):
-            kept = [h for h in keywords[cidx] if (cidx, h[2], h[0]) not in excluded]
+            kept = [h for h in keywords[cidx] if (cidx, h[1][3], h[0] - h[1][2] + 1) not in excluded]
             if kept:
                 keywords[cidx] = kept
             else:
                 del keywords[cidx]
     by_reason: dict[int, list] = {}
-    if police:
-        for reasons, start, stop, word in police:
-            if excluded and (-1, word, start) in excluded:
-                continue
-            if _negated(text, start):
-                continue
-            for ridx in reasons:
-                by_reason.setdefault(ridx, []).append((start, stop, word))
-    return by_reason, keywords
+    for hit in police:
+        end, (_special, _kws, n, word, reasons, _exclusions) = hit
+        start = end - n + 1
+        if (excluded and (-1, word, start) in excluded) or _negated(text, start):
+            continue
+        for ridx in reasons:
+            by_reason.setdefault(ridx, []).append(hit)
+    return by_reason or None, keywords or None
+
+
+def spans(hits: list) -> list[tuple[int, int, str]]:
+    """(start, end, word) of the automaton's hits, in text order."""
+    return sorted((end - v[2] + 1, end + 1, v[3]) for end, v in hits)
 
 
 # --- The per-process cache and its version check -------------------------------------------------------

@@ -95,6 +95,37 @@ def test_a_water_pistol_is_not_a_gun_but_a_gun_is():
     assert {r.code for r in suggestion.police_reasons} == {"weapon"}
 
 
+def test_matches_are_built_when_asked_for_with_true_spans_in_text_order():
+    # Two categories, nested keywords, a police word: every path of the scan.
+    text = "工地半夜施工噪音扰民，有人拿刀"
+    first, second = routing.suggest(text, use_model=False), routing.suggest(text, use_model=False)
+
+    assert first == second  # compared field by field, matches included, before any were built
+    assert len(first.candidates) > 1 and first.police_reasons
+    _spans_are_true(text, first)
+    for item in [*first.candidates, *first.police_reasons]:
+        assert item.matches == sorted(item.matches, key=lambda m: (m.start, m.end, m.word))
+    top = first.top
+    assert top == routing.Candidate(top.code, top.name, top.department, top.score, list(top.matches))
+    assert "matches=[Match(word=" in repr(top)
+
+
+def test_a_word_listed_twice_is_matched_once_per_occurrence():
+    b02 = category("B02")
+    word = b02.keywords[0]
+    b02.keywords = [*b02.keywords, word]
+    b02.police_keywords = ["骂人", "骂人"]
+    b02.save()
+    text = f"楼上{word}，工人还骂人"
+
+    suggestion = routing.suggest(text, use_model=False)
+
+    b02_matches = next(c for c in suggestion.candidates if c.code == "B02").matches
+    assert [(m.word, m.start) for m in b02_matches].count((word, 2)) == 1
+    reason = next(r for r in suggestion.police_reasons if r.code == "category:B02")
+    assert [(m.word, m.start) for m in reason.matches] == [("骂人", text.index("骂人"))]
+
+
 def test_keyword_weights_change_the_ranking():
     text = "工地旁边的广场舞"
     assert routing.suggest(text).top.code == "C01"  # 广场舞 (3) beats 工地 (2)
