@@ -1,0 +1,92 @@
+"""The learned model's own parts: the vote, its per-class offsets and temperature, storage."""
+
+import numpy as np
+import pytest
+
+from diversion import learning
+
+# Two families of short texts, written for these tests, and a third that only shares words with both.
+TEXTS = {
+    "wages": ["老板拖欠工资三个月", "公司不发工资", "包工头欠薪跑了", "工厂拖着工资不发", "干完活不给工钱",
+              "单位欠我们工资", "年底了工资还没结", "老板跑路工资没发", "欠薪半年没人管"],
+    "noise": ["楼上半夜唱歌很吵", "广场舞音响太大", "酒吧半夜噪音扰民", "工地夜里施工很吵", "隔壁装修噪音大",
+              "楼下商铺喇叭太吵", "半夜有人打鼓", "噪音吵得睡不着", "音箱声音太大扰民"],
+    "fumes": ["饭店油烟熏得家里全是味", "烧烤摊烟很大", "餐馆排烟对着窗户", "夜宵摊油烟呛人", "油烟机直排楼道",
+              "烤串冒烟熏人", "饭馆油烟没人管", "楼下餐饮油烟扰民", "油烟味道太重"],
+}
+
+
+def _data():
+    texts = [t for group in TEXTS.values() for t in group]
+    labels = [label for label, group in TEXTS.items() for _t in group]
+    return texts, labels
+
+
+def test_the_vote_gives_probabilities_that_sum_to_one_and_learns_the_families():
+    texts, labels = _data()
+    model = learning.fit(texts, labels, kind="family", params={"min_df": 1})
+
+    probs = model.predict_proba_dicts(["老板欠我工资不给", "楼上每天半夜很吵"])
+
+    assert [max(p, key=p.get) for p in probs] == ["wages", "noise"]
+    for p in probs:
+        assert set(p) == set(TEXTS)
+        assert sum(p.values()) == pytest.approx(1.0)
+    classifier = model.pipeline.named_steps["classifier"]
+    assert classifier.temperature_ > 0
+    assert classifier.bias_.shape == (3,)
+
+
+def test_without_enough_texts_per_class_for_the_folds_there_is_no_offset_and_no_temperature():
+    texts, labels = _data()
+    model = learning.fit(texts, labels, kind="family", params={"min_df": 1, "calibration_folds": 10})
+
+    classifier = model.pipeline.named_steps["classifier"]
+    assert classifier.temperature_ == 1.0
+    assert not classifier.bias_.any()
+
+
+def test_two_classes_work_too():
+    texts, labels = _data()
+    two = [(t, y) for t, y in zip(texts, labels, strict=True) if y != "fumes"]
+    model = learning.fit([t for t, _y in two], [y for _t, y in two], kind="family", params={"min_df": 1})
+
+    [(label, confidence)] = model.predict(["工资拖了好几个月"])
+    assert label == "wages"
+    assert 0.5 < confidence <= 1
+
+
+def test_the_offsets_raise_macro_f1_where_the_vote_favours_one_class():
+    # Held-out scores where class 1 always loses narrowly to class 0: an offset for class 1 fixes it.
+    truth = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    scores = np.array([[1.0, 0.0]] * 4 + [[0.6, 0.4]] * 4)
+    before = learning._macro_f1(truth, scores.argmax(axis=1), 2)
+
+    bias = learning._fit_bias(scores, truth)
+
+    after = learning._macro_f1(truth, (scores + bias).argmax(axis=1), 2)
+    assert before == pytest.approx(1 / 3)
+    assert after == 1.0
+
+
+def test_macro_f1_matches_scikit_learn():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(3)
+    truth, predicted = rng.integers(0, 5, 200), rng.integers(0, 5, 200)
+
+    assert learning._macro_f1(truth, predicted, 5) == pytest.approx(f1_score(truth, predicted, average="macro"))
+
+
+def test_a_stored_model_predicts_what_it_predicted_before(tmp_path):
+    texts, labels = _data()
+    model = learning.fit(texts, labels, kind="family", params={"min_df": 1})
+    path = tmp_path / "model.joblib"
+    model.save(path)
+
+    loaded = learning.TrainedModel.load(path)
+
+    sample = ["油烟太大", "欠薪不给", "噪音扰民"]
+    for before, after in zip(model.predict_proba_dicts(sample), loaded.predict_proba_dicts(sample), strict=True):
+        assert after == pytest.approx(before)
+    assert (loaded.kind, loaded.training_size) == ("family", len(texts))
