@@ -170,7 +170,8 @@ class VoteClassifier(ClassifierMixin, BaseEstimator):
             ratio = np.log((pos / pos.sum()) / (neg / neg.sum()))
             svm = LinearSVC(C=self.nb_c, class_weight="balanced", random_state=0).fit(X.multiply(ratio).tocsr(), inside)
             self.nb_.append((ratio, svm))
-        self.train_ = X.tocsr()
+        # Stored transposed, in the layout the product wants: transposing per prediction costs 40 ms.
+        self.train_t_ = X.T.tocsr()
         self.train_labels_ = np.searchsorted(self.classes_, y)
         return self
 
@@ -183,10 +184,10 @@ class VoteClassifier(ClassifierMixin, BaseEstimator):
         return total + self.bias_
 
     def _neighbour_votes(self, X, chunk=256):
-        k = min(self.neighbours, self.train_.shape[0])
+        k = min(self.neighbours, self.train_t_.shape[1])
         votes = np.zeros((X.shape[0], len(self.classes_)))
         for begin in range(0, X.shape[0], chunk):
-            sims = (X[begin:begin + chunk] @ self.train_.T).toarray()
+            sims = (X[begin:begin + chunk] @ self.train_t_).toarray()
             nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
             rows = np.arange(sims.shape[0])[:, None]
             np.add.at(votes[begin:begin + chunk], (rows, self.train_labels_[nearest]), sims[rows, nearest])
