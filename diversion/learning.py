@@ -72,27 +72,28 @@ def head(text: str) -> str:
 
 _PUNCT = re.compile(r"[\W_]+")
 
-DEFAULT_PARAMS = {"svm_c": 1.0, "nb_c": 0.5, "neighbours": 10, "neighbour_weight": 0.5, "min_df": 2,
-                  "calibration_folds": 3, "tune_bias": True}
 
 
 def build_pipeline(params: dict | None = None):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion, Pipeline
 
-    p = {**DEFAULT_PARAMS, **(params or {})}
+    """The features and the vote; `params` are min_df and VoteClassifier's own. Returns the pipeline and
+    every parameter it uses (stored with the model)."""
+    params = dict(params or {})
+    min_df = params.pop("min_df", 2)
+    classifier = VoteClassifier(**params)
     tfidf = {"sublinear_tf": True, "token_pattern": None}
     features = FeatureUnion([
-        ("words", TfidfVectorizer(tokenizer=tokenize, preprocessor=normalise, ngram_range=(1, 2),
-                                  min_df=p["min_df"], **tfidf)),
-        ("parts", TfidfVectorizer(tokenizer=tokenize_parts, preprocessor=normalise, min_df=p["min_df"], **tfidf)),
-        ("chars", TfidfVectorizer(analyzer="char", preprocessor=normalise, ngram_range=(1, 3), min_df=p["min_df"],
-                                  sublinear_tf=True)),
-        ("head", TfidfVectorizer(analyzer="char", preprocessor=head, ngram_range=(1, 3), sublinear_tf=True)),
+        ("words", TfidfVectorizer(tokenizer=tokenize, preprocessor=normalise, ngram_range=(1, 2), min_df=min_df,
+                                  **tfidf)),
+        ("parts", TfidfVectorizer(tokenizer=tokenize_parts, preprocessor=normalise, min_df=min_df, **tfidf)),
+        ("chars", TfidfVectorizer(analyzer="char", preprocessor=normalise, ngram_range=(1, 3), min_df=min_df,
+                                  **tfidf)),
+        ("head", TfidfVectorizer(analyzer="char", preprocessor=head, ngram_range=(1, 3), **tfidf)),
     ])
-    classifier = VoteClassifier(**{k: p[k] for k in ("svm_c", "nb_c", "neighbours", "neighbour_weight",
-                                                     "calibration_folds", "tune_bias")})
-    return Pipeline([("features", features), ("classifier", classifier)]), p
+    return Pipeline([("features", features), ("classifier", classifier)]), {"min_df": min_df,
+                                                                             **classifier.get_params()}
 
 
 def _standardise(scores):
