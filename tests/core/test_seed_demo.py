@@ -4,7 +4,7 @@ import io
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.test import RequestFactory
 from django.test.utils import override_settings
@@ -28,6 +28,10 @@ def seeded(django_db_setup, django_db_blocker):
         call_command("seed_demo", stdout=out)
         yield out.getvalue()
         transaction.set_rollback(True)
+    with django_db_blocker.unblock():
+        # Opened here, outside any test: closed here too, or it is still open when the session drops the test
+        # database ("is being accessed by other users").
+        connection.close()
 
 
 def _counts() -> dict:
