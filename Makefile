@@ -31,7 +31,7 @@ run: install
 	HOST=$(HOST) PORT=$(PORT) bin/run-embedded
 
 test: install-dev system-deps
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -p no:cacheprovider
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -p no:cacheprovider --durations=15
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -69,7 +69,7 @@ def worker(require_postgres, redis_url, tmp_path):
                 proc.wait(timeout=5)
             # Kombu leaves the queue's binding set behind in Redis.
             leftovers = [f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}", queue]
-            redis.Redis.from_url(redis_url).delete(*leftovers)
+            redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5).delete(*leftovers)
 
 
 def _worker_log(log) -> str:

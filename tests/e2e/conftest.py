@@ -20,6 +20,7 @@ def browser():
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
+            timeout=60_000,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run", "--disable-sync"],
         )
@@ -31,7 +32,9 @@ def browser():
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
     page = context.new_page()
+    # Every wait in a browser test is bounded: a selector or a click 15 s, a page load 30 s.
     page.set_default_timeout(15_000)
+    page.set_default_navigation_timeout(30_000)
     yield page
     context.close()
 

@@ -169,5 +169,5 @@ def test_the_nightly_entry_builds_yesterday(fixture_day):
 def test_the_task_builds_the_review(fixture_day):
     from incidents.tasks import daily_review_build_task
 
-    assert daily_review_build_task.delay(DAY.isoformat()).get() == 3
+    assert daily_review_build_task.delay(DAY.isoformat()).get(timeout=30) == 3
     assert _city()["totals"]["calls"] == EXPECTED["calls"]
