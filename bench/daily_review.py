@@ -12,7 +12,7 @@ the day + 2 in the six days before), clusters (3 or 4 calls of one sub-category 
 90 minutes) and hotspots (5–9 non-police calls in one micro grid, spread out, with a known count the day
 before). Background calls never touch the planted grids or phones, so those counts are exact.
 
-Then it builds the target day's review (incidents.review.daily_review_build, the production builder;
+Then it builds the target day's review (incidents.review.services.daily_review_build, the production builder;
 best of 3), computes the same figures with plain SQL written here (best of 3) and prints the ratio, checks
 the planted items were found with their exact counts, rebuilds every day of the year, and times the
 dashboard for the target day rendered from the stored review (Django test client, mean of 5 after one
@@ -372,7 +372,7 @@ def main():
     from django.utils import timezone
 
     from incidents.models import DailyReview
-    from incidents.review import daily_review_build
+    from incidents.review.services import daily_review_build
 
     call_command("migrate", verbosity=0)
     gen = Generator(days=days, per_day=per_day, end=date(2025, 12, 31), large=large)

@@ -212,7 +212,7 @@ CELERY_BEAT_SCHEDULE = {
     "report-quarterly": {"task": "diversion.tasks.report_generate_due", "args": ("quarterly",),
                          "schedule": crontab(hour=7, minute=30, day_of_month="1", month_of_year="1,4,7,10")},
     # Daily review (issue 4): yesterday's 警情日研判, city-wide and per large grid (re-runs replace it).
-    "daily-review": {"task": "incidents.tasks.daily_review_build_due", "schedule": crontab(hour=0, minute=30)},
+    "daily-review": {"task": "incidents.review.tasks.daily_review_build_due", "schedule": crontab(hour=0, minute=30)},
 }
 
 # --- Fenliu rules -----------------------------------------------------------------------------

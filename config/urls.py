@@ -21,5 +21,5 @@ urlpatterns = [
     path("", include("diversion.supervision_urls")),
     path("", include("grids.urls")),
     path("mediation/", include("mediation.urls")),
-    path("", include("incidents.review_urls")),
+    path("", include("incidents.review.urls")),
 ]

@@ -133,7 +133,7 @@ class PoliceAssignment(models.Model):
 
 class DailyReview(models.Model):
     """警情日研判: the stored figures of one day for the whole city or one large grid. Built by
-    `incidents.review.daily_review_build`; a re-run for the same day replaces the rows."""
+    `incidents.review.services.daily_review_build`; a re-run for the same day replaces the rows."""
 
     CITY = "city"
 

@@ -3,8 +3,8 @@
 import pytest
 
 from incidents.models import DailyReview
-from incidents.review import daily_review_build, daily_review_build_due
-from incidents.review_selectors import UnknownFigure, review_calls
+from incidents.review.selectors import UnknownFigure, review_calls
+from incidents.review.services import daily_review_build, daily_review_build_due
 
 from .review_fixture import DAY, EXPECTED, P1, P2, build_fixture_day
 
@@ -167,7 +167,7 @@ def test_the_nightly_entry_builds_yesterday(fixture_day):
 
 
 def test_the_task_builds_the_review(fixture_day):
-    from incidents.tasks import daily_review_build_task
+    from incidents.review.tasks import daily_review_build_task
 
     assert daily_review_build_task.delay(DAY.isoformat()).get(timeout=30) == 3
     assert _city()["totals"]["calls"] == EXPECTED["calls"]

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from incidents.models import DailyReview
-from incidents.review import daily_review_build
+from incidents.review.services import daily_review_build
 
 from .review_fixture import DAY, EXPECTED, build_fixture_day
 

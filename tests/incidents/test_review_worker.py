@@ -4,7 +4,7 @@ import pytest
 
 from config.celery import app
 from incidents.models import DailyReview
-from incidents.tasks import daily_review_build_task
+from incidents.review.tasks import daily_review_build_task
 from tests.core.test_celery_worker import (
     WAIT_SECONDS,
     _wait_for,
@@ -37,12 +37,12 @@ def test_a_worker_builds_the_daily_review_and_a_second_run_changes_nothing(worke
             first = daily_review_build_task.apply_async((DAY.isoformat(),), queue=queue, connection=conn)
         built = _wait_for(lambda: city.values_list("built_at", "data").first(), proc, log)
         assert built is not None, f"no worker built the review within {WAIT_SECONDS}s:\n{_worker_log(log)}"
-        done = f"incidents.tasks.daily_review_build_task[{first.id}] succeeded"
+        done = f"incidents.review.tasks.daily_review_build_task[{first.id}] succeeded"
         assert _wait_for(lambda: done in _worker_log(log), proc, log, seconds=10), _worker_log(log)
 
         with app.connection_for_write(redis_url) as conn:
             second = daily_review_build_task.apply_async((DAY.isoformat(),), queue=queue, connection=conn)
-        again = f"incidents.tasks.daily_review_build_task[{second.id}] succeeded"
+        again = f"incidents.review.tasks.daily_review_build_task[{second.id}] succeeded"
         assert _wait_for(lambda: again in _worker_log(log), proc, log), _worker_log(log)
     finally:
         app.conf.broker_url = old_broker

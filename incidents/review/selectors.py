@@ -1,6 +1,6 @@
 """The daily review's reads (警情日研判). Every figure is counted in the database: each query groups by the
 large grid of the call (None: not placed on a grid) so one pass serves the city and every large grid; the
-builder (incidents.review) only adds up those grouped rows for the city and shapes them.
+builder (incidents.review.services) only adds up those grouped rows for the city and shapes them.
 
 The same definitions are used by the drill-down (`review_calls`), so a figure and the list of its calls
 always agree."""
@@ -14,7 +14,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay
 from django.utils import timezone
 
-from .models import Call
+from ..models import Call
 
 # The police/non-police decision: the dispatcher's, or while undecided the suggestion (as grids.selectors).
 POLICE = Q(is_police=True) | Q(is_police__isnull=True, suggested_police=True)

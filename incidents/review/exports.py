@@ -9,7 +9,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import DailyReview
+from ..models import DailyReview
+from .presenters import review_context
 
 
 def _pct(rate):
@@ -84,10 +85,8 @@ def review_xlsx(review: DailyReview) -> bytes:
 def review_pdf(review: DailyReview, *, request=None) -> bytes:
     from weasyprint import HTML
 
-    from .review_views import review_context
-
     font = Path(settings.REVIEW_PDF_FONT)
-    html = render_to_string("supervisor/review_pdf.html",
+    html = render_to_string("review/pdf.html",
                             {**review_context(review), "font_url": font.as_uri() if font.exists() else ""},
                             request=request)
     return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()

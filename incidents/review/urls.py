@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import review_views as views
+from . import views
 
 urlpatterns = [
     path("review/", views.review_dashboard, name="review"),

@@ -1,7 +1,7 @@
 """The daily incident review (警情日研判): built per day for the city and for every large grid, stored as
 DailyReview rows; a re-run for the same day replaces them and, with the same calls, gives the same figures.
 
-Each figure family is one grouped query in incidents.review_selectors (grouped by large grid); this module
+Each figure family is one grouped query in incidents.review.selectors (grouped by large grid); this module
 adds up the grouped rows for the city, looks up names in the small catalog and grid tables, and stores one
 JSON document per scope. Nothing here iterates over calls: the widest loops are over grouped rows (at most
 a few thousand) and over the calls of repeat callers and clusters, which are listed in full anyway."""
@@ -16,8 +16,8 @@ from django.utils import timezone
 from core.audit import audit_write
 from core.phones import phone_mask
 
-from . import review_selectors as sel
-from .models import DailyReview
+from ..models import DailyReview
+from . import selectors as sel
 
 VERSION = 1
 CITY = DailyReview.CITY

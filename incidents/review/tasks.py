@@ -1,4 +1,4 @@
-"""Background jobs for calls. Each takes plain values, calls a service, and is safe to run twice."""
+"""Background jobs of the daily review. Each takes plain values, calls a service, and is safe to run twice."""
 
 from datetime import date
 
@@ -11,7 +11,7 @@ def daily_review_build_task(day: str, actor_pk: int | None = None) -> int:
     Returns the number of scopes stored."""
     from core.models import User
 
-    from .review import daily_review_build
+    from .services import daily_review_build
 
     actor = User.objects.filter(pk=actor_pk).first() if actor_pk else None
     return len(daily_review_build(day=date.fromisoformat(day), actor=actor))
@@ -20,6 +20,6 @@ def daily_review_build_task(day: str, actor_pk: int | None = None) -> int:
 @shared_task
 def daily_review_build_due() -> int:
     """Beat, 00:30: yesterday's review."""
-    from .review import daily_review_build_due as build_due
+    from .services import daily_review_build_due as build_due
 
     return len(build_due())
