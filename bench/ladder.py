@@ -92,7 +92,7 @@ def main():
     from django.test.utils import CaptureQueriesContext
 
     from diversion.models import HandoffSlip, Notice, NoticeItem
-    from diversion.supervision import LADDER_STATUSES, ladder_run
+    from diversion.supervision.services import LADDER_STATUSES, ladder_run
 
     _prepare(n, vendor)
     open_slips = HandoffSlip.objects.filter(status__in=LADDER_STATUSES).count()

@@ -8,4 +8,4 @@ app = Celery("fenliu")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Each app's tasks.py, and the tasks of the packages that hold a concern of their own.
 app.autodiscover_tasks()
-app.autodiscover_tasks(["incidents.review"])
+app.autodiscover_tasks(["incidents.review", "diversion.supervision"])

@@ -200,16 +200,16 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Supervision (issue 3): the notice ladder every few minutes; reports early each morning.
     "supervision-ladder": {
-        "task": "diversion.tasks.supervision_ladder_run",
+        "task": "diversion.supervision.tasks.supervision_ladder_run",
         "schedule": 60.0 * env_int("SUPERVISION_LADDER_MINUTES", 5, minimum=1),
     },
-    "report-daily-callbacks": {"task": "diversion.tasks.report_generate_due", "args": ("daily",),
+    "report-daily-callbacks": {"task": "diversion.supervision.tasks.report_generate_due", "args": ("daily",),
                                "schedule": crontab(hour=7, minute=0)},
-    "report-weekly": {"task": "diversion.tasks.report_generate_due", "args": ("weekly",),
+    "report-weekly": {"task": "diversion.supervision.tasks.report_generate_due", "args": ("weekly",),
                       "schedule": crontab(hour=7, minute=10, day_of_week="mon")},
-    "report-monthly": {"task": "diversion.tasks.report_generate_due", "args": ("monthly",),
+    "report-monthly": {"task": "diversion.supervision.tasks.report_generate_due", "args": ("monthly",),
                        "schedule": crontab(hour=7, minute=20, day_of_month="1")},
-    "report-quarterly": {"task": "diversion.tasks.report_generate_due", "args": ("quarterly",),
+    "report-quarterly": {"task": "diversion.supervision.tasks.report_generate_due", "args": ("quarterly",),
                          "schedule": crontab(hour=7, minute=30, day_of_month="1", month_of_year="1,4,7,10")},
     # Daily review (issue 4): yesterday's 警情日研判, city-wide and per large grid (re-runs replace it).
     "daily-review": {"task": "incidents.review.tasks.daily_review_build_due", "schedule": crontab(hour=0, minute=30)},

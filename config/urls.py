@@ -18,7 +18,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("", include("incidents.urls")),
     path("", include("diversion.urls")),
-    path("", include("diversion.supervision_urls")),
+    path("", include("diversion.supervision.urls")),
     path("", include("grids.urls")),
     path("mediation/", include("mediation.urls")),
     path("", include("incidents.review.urls")),

@@ -11,8 +11,8 @@ from core.audit import audit_write
 from core.errors import Conflict, DomainError
 from core.models import Role
 
-from .deadlines import deadline_for
 from .models import SLIP_TRANSITIONS, Callback, HandoffSlip, SlipSerialCounter, SlipStatus
+from .supervision.deadlines import deadline_for
 
 
 def _next_serial_number(year: int) -> int:

@@ -8,7 +8,7 @@ register = template.Library()
 @register.inclusion_tag("partials/supervision_nav.html", takes_context=True)
 def supervision_nav(context):
     """The nav link to notices (department staff, with the unread badge) or to the supervisor's desk."""
-    from diversion.supervision_selectors import unread_notice_count
+    from diversion.supervision.selectors import unread_notice_count
 
     request = context.get("request")
     user = getattr(request, "user", None)
@@ -26,7 +26,7 @@ def supervision_nav(context):
 @register.inclusion_tag("partials/notices_banner.html", takes_context=True)
 def notices_banner(context):
     """On the department inbox: how many notices are unread, linking to them."""
-    from diversion.supervision_selectors import unread_notice_count
+    from diversion.supervision.selectors import unread_notice_count
 
     request = context.get("request")
     user = getattr(request, "user", None)

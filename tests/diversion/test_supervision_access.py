@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from diversion.models import Notice, NoticeKind, NoticeStatus
-from diversion.supervision import (
+from diversion.supervision.services import (
     ladder_run,
     meeting_action_add,
     meeting_convene,

@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 from core.models import AuditLog
 from diversion.models import Notice, NoticeItem, NoticeKind, SlipStatus
 from diversion.services import callback_record, slip_accept, slip_complete
-from diversion.supervision import ladder_run, meeting_action_add, meeting_convene, meeting_record, notice_issue
-from diversion.tasks import supervision_ladder_run
+from diversion.supervision.services import ladder_run, meeting_action_add, meeting_convene, meeting_record, notice_issue
+from diversion.supervision.tasks import supervision_ladder_run
 
 pytestmark = pytest.mark.django_db
 run_ladder = ladder_run

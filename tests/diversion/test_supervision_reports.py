@@ -9,12 +9,12 @@ import pytest
 import time_machine
 from openpyxl import load_workbook
 
-from diversion.deadlines import add_working_days, deadline_for
 from diversion.models import AccountabilityRecord, Holiday, NoticeKind, Report, ReportKind, TimeLimitClass
-from diversion.reports import period_of, report_generate
 from diversion.services import slip_accept
-from diversion.supervision import accountability_record, notice_issue
-from diversion.tasks import report_generate_due
+from diversion.supervision.deadlines import add_working_days, deadline_for
+from diversion.supervision.reports import period_of, report_generate
+from diversion.supervision.services import accountability_record, notice_issue
+from diversion.supervision.tasks import report_generate_due
 from tests.factories import category
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ import pytest
 import time_machine
 
 from diversion.models import NoticeKind
-from diversion.scores import department_scores
 from diversion.services import callback_record, slip_accept, slip_complete, slip_return
-from diversion.supervision import notice_issue
+from diversion.supervision.scores import department_scores
+from diversion.supervision.services import notice_issue
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from diversion.models import HandoffSlip, JointMeeting, Notice, NoticeStatus
 from diversion.services import callback_record, slip_accept, slip_complete
-from diversion.supervision import ladder_run
+from diversion.supervision.services import ladder_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -423,7 +423,7 @@ class Command(BaseCommand):
                 else:
                     self._seed_calls()
                     # The supervision ladder's first run over the demo week: overdue slips get notices.
-                    from diversion.supervision import ladder_run
+                    from diversion.supervision.services import ladder_run
 
                     ladder_run()
         self._report(token, time.monotonic() - started)

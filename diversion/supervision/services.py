@@ -19,7 +19,7 @@ from core.audit import audit_write
 from core.errors import Conflict, DomainError
 from core.models import AuditLog, Role
 
-from .models import (
+from ..models import (
     MEETING_TRANSITIONS,
     NOTICE_TRANSITIONS,
     AccountabilityRecord,

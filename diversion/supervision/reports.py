@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_write
 
-from .models import AccountabilityRecord, Callback, HandoffSlip, Notice, Report, ReportKind, SlipStatus
+from ..models import AccountabilityRecord, Callback, HandoffSlip, Notice, Report, ReportKind, SlipStatus
 from .scores import department_scores
 
 

@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
-from .models import Holiday, TimeLimitClass
+from ..models import Holiday, TimeLimitClass
 
 # No Chinese public holiday run is longer than this, so a window this wide always holds enough working days.
 _SLACK_DAYS = 30

@@ -16,12 +16,10 @@ from core.errors import DomainError
 from core.models import Role
 from core.roles import role_required
 
-from . import supervision as services
-from .models import MeetingStatus, NoticeStatus, Report, ReportKind
-from .reports import _aware, period_of, report_generate, report_xlsx
-from .scores import department_scores
-from .selectors import slip_get_for_user
-from .supervision_forms import (
+from ..models import MeetingStatus, NoticeStatus, Report, ReportKind
+from ..selectors import slip_get_for_user
+from . import services
+from .forms import (
     AccountabilityForm,
     ActionDoneForm,
     MeetingActionForm,
@@ -33,7 +31,9 @@ from .supervision_forms import (
     PeriodForm,
     ReportGenerateForm,
 )
-from .supervision_selectors import (
+from .reports import _aware, period_of, report_generate, report_xlsx
+from .scores import department_scores
+from .selectors import (
     accountability_records,
     action_get_for_user,
     actions_visible_to,
@@ -70,7 +70,7 @@ def supervision_home(request):
     slips = open_slips_by_deadline()
     now = timezone.now()
     counts = slips.aggregate(total=Count("id"), overdue=Count("id", filter=Q(deadline__lte=now)))
-    return render(request, "supervisor/open_slips.html", {
+    return render(request, "supervision/open_slips.html", {
         "slips": slips[:300], "counts": counts, "now": now, "nav": "supervision", "tab": "slips"})
 
 
@@ -93,7 +93,7 @@ def notice_list(request):
     if is_department:
         context["actions"] = actions_visible_to(request.user).filter(done_at__isnull=True).order_by("deadline")
         context["done_form"] = ActionDoneForm()
-    return render(request, "department/notices.html", context)
+    return render(request, "supervision/notices.html", context)
 
 
 def _notice_context(request, notice, **forms):
@@ -112,13 +112,13 @@ def _notice_context(request, notice, **forms):
 def notice_detail(request, pk):
     notice = notice_get_for_user(request.user, pk)
     services.notice_mark_read(actor=request.user, notice=notice)
-    return render(request, "department/notice.html", _notice_context(request, notice))
+    return render(request, "supervision/notice.html", _notice_context(request, notice))
 
 
 @role_required(*NOTICE_READERS)
 def notice_print(request, pk):
     notice = notice_get_for_user(request.user, pk)
-    return render(request, "department/notice_print.html", {"notice": notice, "items": notice.items.all()})
+    return render(request, "supervision/notice_print.html", {"notice": notice, "items": notice.items.all()})
 
 
 def _notice_act(request, pk, form_class, form_key, action, success):
@@ -131,7 +131,7 @@ def _notice_act(request, pk, form_class, form_key, action, success):
             _refused(request, exc)
         else:
             return _done(request, success, "notice-detail", notice.pk)
-    response = render(request, "department/notice.html", _notice_context(request, notice, **{form_key: form}))
+    response = render(request, "supervision/notice.html", _notice_context(request, notice, **{form_key: form}))
     response.status_code = 400
     return response
 
@@ -164,7 +164,7 @@ def notice_new(request):
             _refused(request, exc)
         else:
             return _done(request, _("Notice %(s)s issued.") % {"s": notice.serial}, "notice-detail", notice.pk)
-    return render(request, "supervisor/notice_form.html", {"form": form, "nav": "supervision",
+    return render(request, "supervision/notice_form.html", {"form": form, "nav": "supervision",
                                                            "subtab": "notices"})
 
 
@@ -174,7 +174,7 @@ def notice_new(request):
 def meeting_list(request):
     meetings = meetings_visible_to(request.user)
     nav = "notices" if request.user.role == Role.DEPARTMENT else "supervision"
-    return render(request, "supervisor/meetings.html", {"meetings": meetings[:200], "nav": nav,
+    return render(request, "supervision/meetings.html", {"meetings": meetings[:200], "nav": nav,
                                                         "subtab": "meetings"})
 
 
@@ -192,7 +192,7 @@ def meeting_new(request, slip_pk):
             _refused(request, exc)
         else:
             return _done(request, _("Joint meeting convened."), "meeting-detail", meeting.pk)
-    return render(request, "supervisor/meeting_form.html", {"form": form, "slip": slip, "nav": "supervision",
+    return render(request, "supervision/meeting_form.html", {"form": form, "slip": slip, "nav": "supervision",
                                                             "subtab": "meetings"})
 
 
@@ -210,7 +210,7 @@ def _meeting_context(request, meeting, **forms):
 @role_required(*NOTICE_READERS)
 def meeting_detail(request, pk):
     meeting = meeting_get_for_user(request.user, pk)
-    return render(request, "supervisor/meeting.html", _meeting_context(request, meeting))
+    return render(request, "supervision/meeting.html", _meeting_context(request, meeting))
 
 
 def _meeting_act(request, pk, form_class, form_key, action, success):
@@ -223,7 +223,7 @@ def _meeting_act(request, pk, form_class, form_key, action, success):
             _refused(request, exc)
         else:
             return _done(request, success, "meeting-detail", meeting.pk)
-    response = render(request, "supervisor/meeting.html", _meeting_context(request, meeting, **{form_key: form}))
+    response = render(request, "supervision/meeting.html", _meeting_context(request, meeting, **{form_key: form}))
     response.status_code = 400
     return response
 
@@ -293,7 +293,7 @@ def accountability_list(request):
     records = accountability_records()
     totals = records.aggregate(talks=Count("id", filter=Q(kind="reminder_talk")),
                                departments=Count("department", filter=Q(kind="held_to_account"), distinct=True))
-    return render(request, "supervisor/accountability.html", {"form": form, "records": records[:300],
+    return render(request, "supervision/accountability.html", {"form": form, "records": records[:300],
                                                               "totals": totals, "nav": "supervision",
                                                               "subtab": "accountability"})
 
@@ -311,7 +311,7 @@ def league_table(request):
     rows = department_scores(_aware(start), _aware(end))
     from django.conf import settings
 
-    return render(request, "supervisor/league.html", {
+    return render(request, "supervision/league.html", {
         "form": form, "rows": rows, "start": start, "end": end - timedelta(days=1), "kind": kind,
         "weights": settings.SUPERVISION_SCORE_WEIGHTS, "nav": "supervision", "subtab": "league"})
 
@@ -324,14 +324,14 @@ def report_list(request):
         report = report_generate(actor=request.user, kind=form.cleaned_data["kind"], day=form.cleaned_data["day"])
         return _done(request, _("Report generated."), "report-detail", report.pk)
     reports = Report.objects.select_related("generated_by").defer("data")[:200]
-    return render(request, "supervisor/reports.html", {"form": form, "reports": reports, "nav": "supervision",
+    return render(request, "supervision/reports.html", {"form": form, "reports": reports, "nav": "supervision",
                                                        "subtab": "reports"})
 
 
 @role_required(*SUPERVISOR)
 def report_detail(request, pk):
     report = get_object_or_404(Report, pk=pk)
-    return render(request, "supervisor/report.html", {"report": report, "data": report.data,
+    return render(request, "supervision/report.html", {"report": report, "data": report.data,
                                                       "last_day": report.period_end - timedelta(days=1),
                                                       "nav": "supervision", "subtab": "reports"})
 

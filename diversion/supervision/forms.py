@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .models import AccountabilityRecord, Department, HandoffSlip, NoticeKind, ReportKind
+from ..models import AccountabilityRecord, Department, HandoffSlip, NoticeKind, ReportKind
 
 
 def _local_datetime():
@@ -87,7 +87,7 @@ class AccountabilityForm(forms.Form):
                               help_text=_("Serial numbers of the notices behind it, e.g. DB-2025-000012."))
 
     def clean_notices(self):
-        from .models import Notice
+        from ..models import Notice
 
         found = []
         for serial in self.cleaned_data["notices"].replace(",", " ").split():

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from core.models import Role
 from core.roles import is_department_staff
 
-from .models import (
+from ..models import (
     AccountabilityRecord,
     HandoffSlip,
     JointMeeting,
@@ -16,7 +16,7 @@ from .models import (
     NoticeItem,
     NoticeStatus,
 )
-from .supervision import LADDER_STATUSES
+from .services import LADDER_STATUSES
 
 
 def _is_centre(user) -> bool:

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from .models import Callback, Department, HandoffSlip, Notice, SlipStatus
+from ..models import Callback, Department, HandoffSlip, Notice, SlipStatus
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import supervision_views as views
+from . import views
 
 urlpatterns = [
     path("supervision/", views.supervision_home, name="supervision-home"),
