@@ -76,8 +76,7 @@ def main():
     import ahocorasick
     from django.core.management import call_command
 
-    from diversion import learning
-    from diversion.routing import current_rules, suggest
+    from diversion.routing import current_rules, learning, suggest
 
     call_command("migrate", verbosity=0, interactive=False)
     pairs = synthetic_texts(n)

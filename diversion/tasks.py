@@ -68,7 +68,7 @@ def routing_model_train(activate: bool = True) -> int | None:
     version, or None when there are not yet enough confirmed calls."""
     from core.errors import DomainError
 
-    from .learning import routing_model_train as train
+    from .routing.learning import routing_model_train as train
 
     try:
         return train(actor=None, activate=activate).version

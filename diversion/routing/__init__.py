@@ -3,8 +3,14 @@
 Text in; out: whether the call must stay with the police (and why), ranked sub-category candidates with
 the words that matched and where, the learned model's opinion, and flags for the dispatcher where the
 model and the rules disagree or the model is unsure. The keyword rules are compiled into one
-Aho-Corasick automaton (rules.py); the model is diversion.learning. Keep-with-police rules always win: the
+Aho-Corasick automaton (rules.py); the model is learning.py. Keep-with-police rules always win: the
 model never turns `police` off, and never turns it on either (it flags instead).
+
+The package holds the whole engine: rules (the compiled keywords and the catalog's version counters),
+learning (the scikit-learn model: training, storage, the active model per process), families and departments
+(where a category goes), classify (batch classification for the commands). It may import diversion's
+models, grids' models and core; nothing in it imports views, services or tasks. learning is imported only
+when a model is used (it loads scikit-learn).
 """
 
 from __future__ import annotations
@@ -258,7 +264,7 @@ def suggest(text: str, context: dict | None = None, *, model=None, use_model: bo
     rules = current_rules()
     suggestion = rules_suggestion(rules, text)
     if model is None and use_model:
-        from diversion import learning
+        from . import learning
 
         model = learning.active_model()
     if model is not None:
@@ -271,7 +277,7 @@ def suggest_many(texts: list[str], *, model=None, use_model: bool = True) -> lis
     rules = current_rules()
     suggestions = [rules_suggestion(rules, t) for t in texts]
     if model is None and use_model:
-        from diversion import learning
+        from . import learning
 
         model = learning.active_model()
     if model is not None and texts:

@@ -50,7 +50,7 @@ def classify_texts(texts: list[str], *, model=None, use_model: bool = True) -> l
 
     rules = current_rules()
     if model is None and use_model:
-        from diversion import learning
+        from . import learning
 
         model = learning.active_model()
     suggestions = suggest_many(texts, model=model, use_model=model is not None)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from diversion import learning
+from diversion.routing import learning
 
 # Two families of short texts, written for these tests, and a third that only shares words with both.
 TEXTS = {
@@ -90,3 +90,25 @@ def test_a_stored_model_predicts_what_it_predicted_before(tmp_path):
     for before, after in zip(model.predict_proba_dicts(sample), loaded.predict_proba_dicts(sample), strict=True):
         assert after == pytest.approx(before)
     assert (loaded.kind, loaded.training_size) == ("family", len(texts))
+
+
+def test_a_model_stored_under_the_modules_old_name_still_loads(monkeypatch):
+    """Models stored before the move to diversion.routing name diversion.learning in their pickles."""
+    import sys
+
+    texts, labels = _data()
+    model = learning.fit(texts, labels, kind="family", params={"min_df": 1})
+    with monkeypatch.context() as m:
+        for obj in list(vars(learning).values()):
+            if callable(obj) and getattr(obj, "__module__", None) == learning.__name__:
+                m.setattr(obj, "__module__", "diversion.learning")
+        old = model.dumps()
+    with monkeypatch.context() as m:
+        m.delitem(sys.modules, "diversion.learning")
+        with pytest.raises(ModuleNotFoundError):
+            learning.TrainedModel.loads(old)  # the old name is what the bytes ask for
+
+    loaded = learning.TrainedModel.loads(old)
+
+    sample = ["油烟太大", "欠薪不给"]
+    assert loaded.predict(sample) == model.predict(sample)

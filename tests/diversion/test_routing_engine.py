@@ -8,8 +8,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from diversion import learning, routing
+from diversion import routing
 from diversion.models import Category, DepartmentOverride, RoutingModel
+from diversion.routing import learning
 from diversion.routing import rules as compiled
 from grids.models import Grid
 from incidents import services as call_services

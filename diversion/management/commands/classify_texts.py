@@ -5,8 +5,8 @@ import csv
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from diversion.learning import TrainedModel
 from diversion.routing.classify import OUTPUT_COLUMNS, classify_texts
+from diversion.routing.learning import TrainedModel
 
 BATCH = 500
 

@@ -10,7 +10,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from diversion import learning
+from diversion.routing import learning
 from diversion.routing.classify import classify_texts
 from diversion.routing.families import FAMILIES
 

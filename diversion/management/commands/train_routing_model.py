@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
-from diversion.learning import routing_model_train
+from diversion.routing.learning import routing_model_train
 
 
 class Command(BaseCommand):

@@ -17,6 +17,7 @@ import hashlib
 import io
 import logging
 import re
+import sys
 import threading
 from dataclasses import dataclass, field
 
@@ -30,6 +31,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from core.audit import audit_write
 from core.errors import DomainError
+
+from .rules import catalog_bump, last_versions
+
+# Models stored before this module moved here (RoutingModel rows, --save-model files) were pickled with
+# its old name; unpickling imports that name, so it stays an alias of this module.
+sys.modules.setdefault("diversion.learning", sys.modules[__name__])
 
 FORMAT = 1
 POLICE_LABEL = "police"
@@ -411,7 +418,6 @@ def routing_model_train(*, actor=None, activate: bool = True, folds: int = 5, pa
 def routing_model_activate(*, actor=None, version: int):
     """Make one stored model the one suggestions use; every process loads it at its next version check."""
     from diversion.models import RoutingModel
-    from diversion.routing import catalog_bump
 
     with transaction.atomic():
         row = RoutingModel.objects.select_for_update().get(version=version)
@@ -446,8 +452,6 @@ def _forget() -> None:
 def active_model() -> TrainedModel | None:
     """The active stored model (kind "category"), reloaded when its version counter moved on. Call after
     routing.current_rules(), which asks the database for both counters in one query."""
-    from diversion.routing.rules import last_versions
-
     global _loaded_for, _loaded
     wanted = last_versions.get("model", 0)
     if _loaded_for is not None and _loaded_for == wanted:
