@@ -1,5 +1,10 @@
 """Writes on handoff slips and callbacks. Each service: transaction → lock (or compare-and-set) →
-check the transition table → save → audit → side effects on commit."""
+check the transition table → save → audit → side effects on commit.
+
+The one deliberate import pair between apps: this module and incidents.services call each other (a call
+diverted issues a slip here; a slip returned, closed or reopened moves its call there, in the same
+transaction). Each imports the other inside the function that needs it; no other cross-app cycle is allowed
+(tests/core/test_layout.py)."""
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied

@@ -1,5 +1,10 @@
 """Writes on calls. Every change of a call's status goes through `call_move`, inside a transaction
-that holds the call's row lock."""
+that holds the call's row lock.
+
+The one deliberate import pair between apps: this module and diversion.services call each other (a call
+diverted issues its slip there; a slip returned, closed or reopened moves its call here, in the same
+transaction). Each imports the other inside the function that needs it; no other cross-app cycle is allowed
+(tests/core/test_layout.py)."""
 
 from dataclasses import dataclass
 
