@@ -1,6 +1,9 @@
-"""A generated grid layer (large → small → micro, quadrilaterals with jittered shared corners so the micro
-grids tile without gaps or overlaps), a gazetteer, "2+X" teams, units and patrol geography. Used by the
-`seed_grids` command (and by seed_demo if it wants a map) and by the grid_assign benchmark."""
+"""Grids' demo data, two kinds:
+- a generated grid layer (large → small → micro, quadrilaterals with jittered shared corners so the micro
+  grids tile without gaps or overlaps), a gazetteer, "2+X" teams, units and patrol geography, for the
+  `seed_grids` command and the benchmarks;
+- the embedded demo's district (`seed_xiufeng`, run by seed_demo): Guilin Xiufeng's grids with Voronoi
+  boundaries and its police units."""
 
 import random
 
@@ -149,3 +152,154 @@ def _area(model, name, kind, patrols, n, rnd, lat0, lon0, size):
     model.objects.get_or_create(name=name, defaults={"kind": kind, "unit": patrols[n % len(patrols)] if patrols
                                                      else None,
                                                      "boundary": {"type": "Polygon", "coordinates": [ring]}})
+
+
+# --- The embedded demo's district (seed_demo): 桂林市秀峰区, 3 large grids (警务区) → 2 small → 3 micro -----
+# (code suffix, name, streets, residential estates (invented), centre lat, centre lon)
+GRIDS = [
+    ("L1", "丽君警务区", [
+        ("S1", "丽君路片区", [
+            ("M1", "丽君路北段", ["丽君路"], ["丽君小区", "丽泽苑"], 25.2705, 110.2838),
+            ("M2", "翠竹路", ["翠竹路"], ["翠竹苑", "翠竹小区"], 25.2668, 110.2801),
+            ("M3", "九岗岭", ["九岗岭路", "丽君路"], ["九岗岭新村"], 25.2635, 110.2862),
+        ]),
+        ("S2", "西城路片区", [
+            ("M1", "西城路", ["西城路", "西城南路"], ["西城花园"], 25.2748, 110.2776),
+            ("M2", "瓦窑", ["瓦窑路"], ["瓦窑小区"], 25.2790, 110.2700),
+            ("M3", "骝马山", ["骝马山路"], ["骝马山小区"], 25.2722, 110.2745),
+        ]),
+    ]),
+    ("L2", "秀峰警务区", [
+        ("S1", "正阳东西巷片区", [
+            ("M1", "正阳步行街", ["正阳路", "正阳步行街"], [], 25.2832, 110.2960),
+            ("M2", "东西巷", ["东西巷", "江南巷", "兰井巷"], [], 25.2850, 110.2972),
+            ("M3", "中心广场", ["中山中路", "解放西路"], ["中山公寓"], 25.2810, 110.2905),
+        ]),
+        ("S2", "榕杉湖片区", [
+            ("M1", "榕湖北路", ["榕湖北路", "榕湖南路"], ["榕湖公寓"], 25.2770, 110.2880),
+            ("M2", "依仁路", ["依仁路", "杉湖北路"], ["依仁小区"], 25.2765, 110.2935),
+            ("M3", "西山路", ["西山路"], ["西山花园"], 25.2800, 110.2790),
+        ]),
+    ]),
+    ("L3", "甲山警务区", [
+        ("S1", "甲山片区", [
+            ("M1", "甲山路", ["甲山路"], ["甲山新村"], 25.3000, 110.2720),
+            ("M2", "鲁家村", ["鲁家村路"], ["鲁家村安置小区"], 25.2960, 110.2790),
+            ("M3", "桃花江", ["桃花江路"], ["桃花江畔小区"], 25.2880, 110.2705),
+        ]),
+        ("S2", "芦笛片区", [
+            ("M1", "芦笛路", ["芦笛路"], ["芦笛花园"], 25.3030, 110.2640),
+            ("M2", "芦笛岩景区", ["芦笛路", "芳莲路"], [], 25.3070, 110.2600),
+            ("M3", "环城北二路", ["环城北二路"], ["北二路小区"], 25.3010, 110.2840),
+        ]),
+    ]),
+]
+HOTSPOT = "XF-L2-S1-M1"  # 正阳步行街: bars, barbecue, vendors and tourists
+# A text that names one of these places happens in its grid.
+NAMED_PLACES = {"正阳步行街": HOTSPOT, "东西巷": "XF-L2-S1-M2", "桃花江": "XF-L3-S1-M3",
+                "芦笛路": "XF-L3-S2-M1"}
+
+# (code, name, kind, lat, lon, bound to stations)
+UNITS = [
+    ("XF-PS-LJ", "丽君派出所", "station", 25.2690, 110.2830, []),
+    ("XF-PS-XF", "秀峰派出所", "station", 25.2815, 110.2920, []),
+    ("XF-WS-ZY", "正阳步行街警务站", "workstation", 25.2835, 110.2962, ["XF-PS-LJ", "XF-PS-XF"]),
+    ("XF-PT-1", "巡逻一组", "patrol", 25.2700, 110.2810, ["XF-PS-LJ"]),
+    ("XF-PT-2", "巡逻二组", "patrol", 25.2800, 110.2930, ["XF-PS-XF"]),
+    ("XF-PT-3", "巡逻三组", "patrol", 25.2990, 110.2730, ["XF-PS-XF"]),
+]
+# Which units take police calls in which grids (first one most often).
+UNITS_BY_GRID = {"XF-L1": ["XF-PS-LJ", "XF-PT-1"], "XF-L2-S1": ["XF-WS-ZY", "XF-PT-2"],
+                 "XF-L2-S2": ["XF-PS-XF", "XF-PT-2"], "XF-L3": ["XF-PT-3", "XF-PS-XF"]}
+
+
+def seed_xiufeng(rng) -> tuple[dict, dict]:
+    """The embedded demo's grids (with Voronoi boundaries) and police units, created if missing. Micro grids
+    come back with `streets`, `estates` and `centre` set, for the demo calls' addresses. Returns (grids by
+    code, units by code)."""
+    grids = _xiufeng_grids(rng)
+    _xiufeng_boundaries(grids)
+    return grids, _xiufeng_units()
+
+
+def _xiufeng_grids(rng) -> dict:
+    from .models import Grid
+
+    grids = {}
+    for l_code, l_name, smalls in GRIDS:
+        large = _grid(f"XF-{l_code}", l_name, Grid.Level.LARGE, None)
+        grids[large.code] = large
+        large_households = 0
+        for s_code, s_name, micros in smalls:
+            small = _grid(f"{large.code}-{s_code}", s_name, Grid.Level.SMALL, large)
+            grids[small.code] = small
+            small_households = 0
+            for m_code, m_name, streets, estates, lat, lon in micros:
+                micro = _grid(f"{small.code}-{m_code}", m_name, Grid.Level.MICRO, small,
+                                   households=rng.randint(300, 500))
+                micro.streets, micro.estates, micro.centre = streets, estates, (lat, lon)
+                grids[micro.code] = micro
+                small_households += micro.households
+            _set_households(small, small_households)
+            large_households += small_households
+        _set_households(large, large_households)
+    return grids
+
+
+def _xiufeng_boundaries(grids: dict) -> None:
+    """Give the demo grids shapes for the map: Voronoi cells around the micro grids' centres, clipped
+    to the district, with small and large grids as the union of their children. Loaded through the
+    GeoJSON import service, like an administrator's upload."""
+    import shapely
+    from shapely.geometry import MultiPoint, Point, box, mapping
+
+    from .models import Grid
+    from .services import grids_import_geojson
+
+    micros = [g for g in grids.values() if g.level == Grid.Level.MICRO]
+    if all(g.boundary for g in micros):
+        return
+    centres = {g.code: Point(g.centre[1], g.centre[0]) for g in micros}
+    area = box(110.2560, 25.2590, 110.3020, 25.3110)
+    cells = list(shapely.voronoi_polygons(MultiPoint(list(centres.values())), extend_to=area).geoms)
+    shapes = {code: next(c for c in cells if c.contains(pt)).intersection(area) for code, pt in centres.items()}
+    for level in (Grid.Level.SMALL, Grid.Level.LARGE):
+        for grid in (g for g in grids.values() if g.level == level):
+            shapes[grid.code] = shapely.union_all([shapes[c.code] for c in grids.values()
+                                                   if c.parent_id == grid.pk]).buffer(0)
+    features = [
+        {"type": "Feature", "geometry": mapping(shapes[g.code]),
+         "properties": {"code": g.code, "name": g.name, "level": g.level,
+                        "parent": g.parent.code if g.parent_id else "", "households": g.households}}
+        for level in (Grid.Level.LARGE, Grid.Level.SMALL, Grid.Level.MICRO)
+        for g in grids.values() if g.level == level
+    ]
+    grids_import_geojson(actor=None, data={"type": "FeatureCollection", "features": features},
+                         filename="seed_demo (Voronoi cells)")
+
+
+def _grid(code, name, level, parent, households=None):
+    from .models import Grid
+
+    grid, _ = Grid.objects.get_or_create(
+        code=code, defaults={"name": name, "level": level, "parent": parent, "households": households})
+    return grid
+
+
+def _set_households(grid, households: int) -> None:
+    if grid.households is None:
+        grid.households = households
+        grid.save(update_fields=["households"])
+
+
+def _xiufeng_units() -> dict:
+    from .models import Unit
+
+    units = {}
+    for code, name, kind, lat, lon, stations in UNITS:
+        unit, created = Unit.objects.get_or_create(
+            code=code, defaults={"name": name, "kind": kind, "base_lat": lat, "base_lon": lon})
+        if created and stations:
+            unit.stations.set([units[s] for s in stations])
+        units[code] = unit
+    return units

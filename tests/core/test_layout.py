@@ -125,3 +125,10 @@ def test_every_package_says_what_it_holds_and_what_it_may_import(package):
 
     assert "import" in docstring, f"{package}/__init__.py should say what it may import"
     assert len(docstring.splitlines()) >= 3
+
+
+def test_each_app_owns_its_demo_data_and_seed_demo_only_runs_them():
+    command = ROOT / "core" / "management" / "commands" / "seed_demo.py"
+
+    assert [app for app in APPS[1:] if not (ROOT / app / "demo.py").exists()] == []
+    assert len(command.read_text(encoding="utf-8").splitlines()) < 150

@@ -10,7 +10,7 @@ from django.test import RequestFactory
 from django.test.utils import override_settings
 from rest_framework.authtoken.models import Token
 
-from core.management.commands.seed_demo import DEMO_PASSWORD
+from core.demo import DEMO_PASSWORD
 from core.models import AuditLog, Role, User
 from diversion.models import Callback, Department, HandoffSlip
 from grids.models import Grid, Unit

@@ -1,0 +1,156 @@
+"""The embedded demo's departments: one staff user per department (with the department's e-mail), and
+what departments and callers do with a slip in the demo week (SlipLife, replayed by incidents.demo.CallWeek).
+"""
+
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from core.models import Role, User
+
+from . import services as slip_services
+from .models import Department, HandoffSlip
+
+DEPT_STAFF_NAMES = ["李明", "王丽", "张伟", "赵敏", "孙强", "唐静", "蒋涛", "莫小燕", "覃海", "秦芳", "韦东",
+                    "蒙雪", "黄志刚", "卢婷", "廖军", "邓佳", "阳光辉", "石磊", "粟红", "文斌"]
+
+RESULTS = {
+    "A01": ["司法所调解员上门，双方达成协议，漏水部位由楼上住户三日内维修",
+            "社区网格员和调解员到场，双方签订调解协议"],
+    "A02": ["妇联工作人员和社区干部上门调解，双方情绪平稳，约定后续回访"],
+    "A03": ["劳动保障监察大队约谈用工单位，已督促结清工资", "已受理立案，责令限期支付拖欠工资"],
+    "A04": ["市场监管所约谈商家，已为消费者办理退款", "已组织调解，商家同意退货退款"],
+    "A05": ["住建局约谈物业公司，已恢复正常服务并公示收费标准", "已督促物业维修，电梯已恢复运行"],
+    "A06": ["已联系房东和租客现场调解，押金按约定退还"],
+    "A07": ["人民调解委员会组织双方调解，达成分期还款协议", "已告知可向法院起诉，并提供法律援助咨询"],
+    "A08": ["卫健委医患纠纷调解组介入，引导走医疗纠纷调解程序", "已转医院投诉办处理，医院已致歉"],
+    "B01": ["执法中队现场核查，下达责令停止违法行为通知书，已停工", "违建部分已由当事人自行拆除"],
+    "B02": ["已上门告知装修管理规定，装修方承诺中午和夜间停工", "现场核查未涉及承重墙，已责令按规定时间施工"],
+    "B03": ["住建局组织房屋安全鉴定，已设置警示并通知住户", "已拆除松动外墙瓷砖，排除隐患"],
+    "B04": ["执法队员现场劝导，摊贩已撤离并规范摆放", "已清理占道摊位，纳入夜间巡查"],
+    "B05": ["环卫所已清运垃圾，加密清运频次", "已清理建筑垃圾，查处倾倒车辆"],
+    "B06": ["已设置警示并补装井盖", "路灯已维修恢复照明", "已围挡塌陷点，市政队修复路面"],
+    "B07": ["已联系车主到场挪车", "社区通过物业找到车主，车辆已移走"],
+    "C01": ["执法人员到场，责令降低音量并调整音响朝向，已整改", "已约谈经营者，要求十点后停止外放音乐",
+            "已协调广场舞队降低音量、缩短时间"],
+    "C02": ["已责令工地夜间停止施工，核查夜间施工许可", "工地已停工，对施工单位立案调查"],
+    "C03": ["执法人员现场检测，责令作业坊停产整改"],
+    "C04": ["已采样取证，责令洗车店接入污水管网", "已封堵排污口，立案调查"],
+    "C05": ["已责令安装油烟净化设施，限期整改", "执法队员劝导烧烤摊撤离，已整改"],
+    "C06": ["已扑灭焚烧点并对当事人教育", "已清运倾倒废料，立案追查来源"],
+    "D01": ["已抽检食品并责令下架过期商品", "已对无证餐馆立案查处"],
+    "D02": ["已约谈商家并责令退还多收费用", "已立案调查价格违法行为"],
+    "D03": ["文旅执法大队现场检查，已对网吧立案处罚", "已约谈旅行社，责令改正并退还费用"],
+    "D04": ["已调取行车记录，对司机处罚并退还多收车费", "已转公交公司核查，对驾驶员进行教育"],
+    "D05": ["教育局已约谈学校，停止违规收费", "已登记学员信息，督促培训机构退费"],
+    "E01": ["供电抢修人员到场，已恢复供电", "供水公司已抢修，恢复正常供水"],
+    "E02": ["社区联系备案开锁公司上门开锁，已核实身份"],
+    "E03": ["已派员处置，蛇已捕捉放生", "已联系专业人员摘除马蜂窝", "已联系犬只收容机构处置流浪犬"],
+    "E04": ["救助站已接回安置，提供食宿", "已购买车票，护送至车站返乡"],
+    "E05": ["已电话答复办理流程和所需材料", "已告知办理地点和线上办理渠道"],
+    "F01": ["燃气公司抢修人员到场关阀，排除泄漏", "供水抢修队已关阀抢修"],
+    "F02": ["已协助120将病人送医"],
+    "F03": ["已组织排水抢险，积水已消退", "园林人员已清理倒伏树木，道路恢复通行"],
+    "F04": ["已查扣违规储存的烟花爆竹并立案", "已责令工地停工整改安全防护"],
+    "F05": ["维保人员到场，被困人员已安全救出"],
+}
+GENERIC_RESULT = "已联系报警人并到现场核实处理，问题已解决"
+
+# Where a department sends a slip back: (reason, suggested department, sub-category to re-route to).
+RETURNS = {
+    "C05": ("该店为室内餐饮单位，油烟排放由生态环境部门监管，请改派", "STJ", "C05"),
+    "B06": ("该路段路灯由供电部门维护，不属本局职责", "GYQ", "B06"),
+    "E01": ("经核实为小区内部供水管网故障，属物业维修范围", "ZJJ", "A05"),
+    "B05": ("垃圾堆放点位于小区内部，由物业负责清运", "ZJJ", "A05"),
+    "A01": ("双方为村民宅基地纠纷，属街道调处范围", "JDB", "A01"),
+}
+
+# What happens to a handled non-police call after it is diverted (time may cut any of them short).
+FATES = ["satisfied", "stuck_issued", "stuck_accepted", "no_callback", "unsatisfied", "unreached_then_ok"]
+FATE_WEIGHTS = [70, 5, 7, 6, 6, 6]
+SATISFIED_COMMENTS = ["问题已解决，很满意", "处理及时，谢谢", "已经不吵了", "态度很好", ""]
+UNSATISFIED = [("no", 1, "问题还在，没人来处理"), ("partly", 2, "只来看了一下，没有解决"),
+               ("no", 2, "过两天又恢复原样了")]
+
+
+def seed_department_staff(make_user) -> dict[str, User]:
+    """One staff user per department, dept_<code>; a department without an e-mail gets a demo address."""
+    users = {}
+    for i, dept in enumerate(Department.objects.order_by("code")):
+        if not dept.email:
+            dept.email = f"{dept.code.lower()}@example.gov.cn"
+            dept.save(update_fields=["email"])
+        username = f"dept_{dept.code.lower()}"
+        users[username] = make_user(username, role=Role.DEPARTMENT, department=dept,
+                                    name=DEPT_STAFF_NAMES[i % len(DEPT_STAFF_NAMES)])
+    return users
+
+
+class SlipLife:
+    """The department's and the callback desk's steps in the demo week: return, accept, complete, call back.
+    A mixin of incidents.demo.CallWeek, whose clock, random source, users and `_divert` it uses."""
+
+    def _dept_user(self, spec) -> User:
+        slip = HandoffSlip.objects.only("department_id").get(pk=spec.slip_pk)
+        return self.dept_users[slip.department_id]
+
+    def _return(self, when, spec) -> None:
+        reason, suggested, reroute = RETURNS[spec.category]
+        slip_services.slip_return(actor=self._dept_user(spec), slip_pk=spec.slip_pk, reason=reason,
+                                  suggested_department=self.departments[suggested])
+        # Most returned calls are re-routed by the dispatcher; the rest wait in the queue.
+        if self.rng.random() < 0.6:
+            spec.rerouted, spec.fate = True, "satisfied"
+            self._at(when + self._minutes(5, 40), self._reroute, spec, reroute, suggested)
+
+    def _reroute(self, when, spec, code: str, department_code: str) -> None:
+        self._divert(when, spec, self.catalog[code], self.departments[department_code])
+
+    def _accept(self, when, spec) -> None:
+        user = self._dept_user(spec)
+        slip_services.slip_accept(actor=user, slip_pk=spec.slip_pk, handler_name=user.first_name)
+        if spec.fate == "stuck_accepted":
+            return
+        hours = {"major_urgent": (0.4, 1.5), "consultation": (1, 12), "request": (2, 30),
+                 "complaint": (3, 48), "report": (6, 72)}[self.catalog[spec.category].time_limit_class.code]
+        self._at(when + timedelta(hours=self.rng.uniform(*hours)), self._complete, spec)
+
+    def _complete(self, when, spec) -> None:
+        result = self.rng.choice(RESULTS.get(spec.category, [GENERIC_RESULT]))
+        slip_services.slip_complete(actor=self._dept_user(spec), slip_pk=spec.slip_pk, result=result)
+        if spec.fate != "no_callback":
+            due = self._office_hours(when + timedelta(hours=self.rng.uniform(2, 20)))
+            self._at(due, self._callback, spec, 1)
+
+    def _office_hours(self, when: datetime) -> datetime:
+        """Callbacks are made between 9:00 and 20:00."""
+        local = timezone.localtime(when)
+        if 9 <= local.hour < 20:
+            return when
+        day = local if local.hour >= 20 else local - timedelta(days=1)
+        return (day + timedelta(days=1)).replace(hour=9, minute=self.rng.randint(0, 59))
+
+    def _callback(self, when, spec, attempt: int) -> None:
+        rng = self.rng
+        actor = self.users["supervisor"] if rng.random() < 0.2 else self._dispatcher(when)
+        channel = rng.choices(["phone", "sms", "visit"], weights=[80, 15, 5])[0]
+        fate = spec.fate
+        if fate == "unreachable" or (fate == "unreached_then_ok" and attempt == 1):
+            slip_services.callback_record(actor=actor, slip_pk=spec.slip_pk, channel="phone", reached=False,
+                                          comment="无人接听")
+            if fate == "unreached_then_ok" or attempt < 3:
+                self._at(self._office_hours(when + timedelta(hours=rng.uniform(3, 20))), self._callback, spec,
+                         attempt + 1)
+        elif fate == "unsatisfied":
+            resolved, satisfaction, comment = rng.choice(UNSATISFIED)
+            slip_services.callback_record(actor=actor, slip_pk=spec.slip_pk, channel=channel, reached=True,
+                                          resolved=resolved, satisfaction=satisfaction, comment=comment)
+            # Reopened: the department takes it again, usually, and this time it holds.
+            spec.fate = "satisfied"
+            if rng.random() < 0.6:
+                self._at(when + timedelta(hours=rng.uniform(1, 6)), self._accept, spec)
+        else:
+            satisfaction = rng.choices([5, 4], weights=[70, 30])[0]
+            slip_services.callback_record(actor=actor, slip_pk=spec.slip_pk, channel=channel, reached=True,
+                                          resolved="yes", satisfaction=satisfaction,
+                                          comment=rng.choice(SATISFIED_COMMENTS))
