@@ -34,7 +34,6 @@ class UserMaker:
         )
         if created:
             if usable_password:
-                # Hashed once for all demo users: each hash costs the hasher's full work factor.
                 if self._password_hash is None:
                     self._password_hash = make_password(DEMO_PASSWORD)
                 user.password = self._password_hash

@@ -245,8 +245,6 @@ def clock(at: datetime):
         yield
 
 
-
-
 class CallWeek(SlipLife):
     """Plans and replays the demo week. `grids` and `units` are grids.demo.seed_xiufeng's, `users` the demo
     users by username (core.demo and diversion.demo)."""

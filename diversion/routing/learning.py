@@ -80,7 +80,6 @@ def head(text: str) -> str:
 _PUNCT = re.compile(r"[\W_]+")
 
 
-
 def build_pipeline(params: dict | None = None):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion, Pipeline

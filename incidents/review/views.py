@@ -23,6 +23,8 @@ from .selectors import UnknownFigure, review_calls
 from .services import daily_review_build
 
 REVIEWERS = (Role.SUPERVISOR, Role.DISPATCHER)
+
+
 def _day(request) -> date:
     raw = request.GET.get("date") or request.POST.get("date")
     if not raw:

@@ -28,7 +28,6 @@ CELERY = PROJECT_ROOT / ".venv" / "bin" / "celery"
 WAIT_SECONDS = 60
 
 
-
 def _test_database_url() -> str:
     db = connection.settings_dict
     user = quote(db["USER"] or "", safe="")
