@@ -142,3 +142,30 @@ class RoutingModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("version", "kind", "created_at", "training_size", "active")
     list_filter = ("kind", "active")
     exclude = ("blob",)
+
+
+from .models import PoliceSignal, RoutingSettings  # noqa: E402
+
+
+@admin.register(PoliceSignal)
+class PoliceSignalAdmin(admin.ModelAdmin):
+    """The keep-with-police vocabulary: a change reaches every process's automaton (catalog version)."""
+
+    list_display = ("code", "name_zh", "name_en", "order", "active", "updated_at")
+    list_editable = ("order", "active")
+    search_fields = ("code", "name_zh", "name_en")
+    fields = ("code", "name_zh", "name_en", "order", "active", "words", "patterns", "exclusions")
+
+
+@admin.register(RoutingSettings)
+class RoutingSettingsAdmin(admin.ModelAdmin):
+    """The one row of routing settings: edited, never added twice or deleted."""
+
+    list_display = ("__str__", "divert_min_evidence", "updated_at")
+    fields = ("divert_min_evidence",)
+
+    def has_add_permission(self, request):
+        return not RoutingSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False

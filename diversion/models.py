@@ -121,7 +121,13 @@ class Category(BilingualName):
 
 
 # Routing engine (issue 7): catalog version, department overrides per grid, trained models.
-from .models_routing import CatalogVersion, DepartmentOverride, RoutingModel  # noqa: E402, F401
+from .models_routing import (  # noqa: E402, F401
+    CatalogVersion,
+    DepartmentOverride,
+    PoliceSignal,
+    RoutingModel,
+    RoutingSettings,
+)
 
 
 class SlipStatus(models.TextChoices):

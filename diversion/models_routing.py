@@ -1,5 +1,8 @@
-"""Models of the routing engine: the catalog's version counter, department overrides per grid, and the
-trained models. Imported by diversion.models so they belong to the diversion app."""
+"""Models of the routing engine: the catalog's version counter, department overrides per grid, the
+trained models, the keep-with-police signals and the routing settings.
+Imported by diversion.models so they belong to the diversion app."""
+
+import re
 
 from django.conf import settings
 from django.db import models
@@ -85,3 +88,85 @@ class RoutingModel(models.Model):
 
     def __str__(self):
         return f"v{self.version} ({self.kind}, n={self.training_size})"
+
+
+class PoliceSignal(models.Model):
+    """One kind of keep-with-police signal (theft, robbery, violence, traffic, a group…): the words and the
+    count patterns that mark a call as a police matter, written the way 110 notes are, and the phrases in
+    which a word means something harmless. Edited in the admin; every change bumps the catalog version, so
+    every process compiles the new vocabulary into its automaton (patterns: once per version)."""
+
+    code = models.SlugField(_("code"), max_length=24, unique=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=64)
+    name_en = models.CharField(_("English name"), max_length=96)
+    words = models.JSONField(_("words"), default=list, blank=True,
+                             help_text=_('A list of words, e.g. ["被盗", "偷走"]. One hit keeps the call with the '
+                                         "police unless a negation stands right before it (没有受伤)."))
+    patterns = models.JSONField(
+        _("patterns"), default=list, blank=True,
+        help_text=_("A list of regular expressions, e.g. a count of people with a group verb. A match keeps the "
+                    "call with the police."))
+    exclusions = models.JSONField(
+        _("exclusions"), default=dict, blank=True,
+        help_text=_('Phrases in which a word is harmless, e.g. {"枪": ["水枪", "玩具枪"]}.'))
+    active = models.BooleanField(_("active"), default=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("police signal")
+        verbose_name_plural = _("police signals")
+        ordering = ["order", "code"]
+
+    def __str__(self):
+        return f"{self.code} {self.name_zh}"
+
+    @property
+    def name(self) -> str:
+        from django.utils.translation import get_language
+
+        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        if not isinstance(self.words, list) or not all(isinstance(w, str) for w in self.words):
+            errors["words"] = _("Give a list of words in quotes.")
+        if not isinstance(self.patterns, list) or not all(isinstance(p, str) for p in self.patterns):
+            errors["patterns"] = _("Give a list of regular expressions in quotes.")
+        else:
+            for pattern in self.patterns:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    errors["patterns"] = _("“%(pattern)s” is not a regular expression: %(error)s") % {
+                        "pattern": pattern, "error": exc}
+                    break
+        if not isinstance(self.exclusions, dict) or not all(
+                isinstance(v, list) and all(isinstance(p, str) for p in v) for v in self.exclusions.values()):
+            errors["exclusions"] = _('Give an object of lists, e.g. {"枪": ["水枪"]}.')
+        if errors:
+            raise ValidationError(errors)
+
+
+class RoutingSettings(models.Model):
+    """The catalog's one row of routing settings (id 1)."""
+
+    divert_min_evidence = models.FloatField(
+        _("evidence needed to suggest diverting"), default=2.0,
+        help_text=_("A call is suggested non-police only when the best sub-category's matched words weigh at "
+                    "least this much (a word weighs its length unless the catalog says otherwise) and no police "
+                    "signal is present; with less, the dispatcher decides."))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("routing settings")
+        verbose_name_plural = _("routing settings")
+
+    def __str__(self):
+        return str(_("routing settings"))
+
+    @classmethod
+    def current(cls) -> "RoutingSettings":
+        return cls.objects.filter(pk=1).first() or cls(pk=1)

@@ -59,7 +59,9 @@ class Call(models.Model):
     suggestions = models.JSONField(_("suggestions"), default=dict, blank=True)
     suggested_category = models.ForeignKey("diversion.Category", verbose_name=_("suggested sub-category"),
                                            null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    suggested_police = models.BooleanField(_("suggested police"), default=False)
+    # The suggestion's keep-or-divert decision: True police, False non-police, None undecided (no evidence
+    # either way: the dispatcher decides).
+    suggested_police = models.BooleanField(_("suggested police"), null=True, blank=True, default=None)
     repeats = models.JSONField(_("repeat checks at intake"), default=dict, blank=True)
     # ... and what the dispatcher chose.
     is_police = models.BooleanField(_("police matter"), null=True, blank=True)
@@ -92,6 +94,11 @@ class Call(models.Model):
     @property
     def masked_phone(self) -> str:
         return phone_mask(self.caller_phone)
+
+    @property
+    def suggested_decision(self) -> str:
+        """police, non_police or undecided: the suggestion's keep-or-divert decision."""
+        return {True: "police", False: "non_police"}.get(self.suggested_police, "undecided")
 
     @property
     def in_queue(self) -> bool:

@@ -1,11 +1,21 @@
 """Shape a call for the dispatcher's panel: highlighted text, numbered suggestions, repeat panel."""
 
 from diversion.models import Category, Department
-from diversion.routing import highlight_spans
+from diversion.routing import DECISION_LABELS, NON_POLICE, POLICE, UNDECIDED, highlight_spans
 from grids.models import Unit
 
 from .models import Call
 from .selectors import repeats_flagged
+
+
+def stored_decision(stored: dict) -> str:
+    """The decision of a stored suggestion; one stored before there were three outcomes is read as it was
+    then shown (police, else non-police when a sub-category matched)."""
+    if stored.get("decision") in DECISION_LABELS:
+        return stored["decision"]
+    if stored.get("police"):
+        return POLICE
+    return NON_POLICE if stored.get("candidates") else UNDECIDED
 
 
 def call_panel_context(user, call: Call) -> dict:
@@ -26,19 +36,22 @@ def call_panel_context(user, call: Call) -> dict:
     repeats = call.repeats or {}
     related_ids = set(repeats.get("phone_calls", [])) | set(repeats.get("place_calls", []))
     related = Call.objects.filter(pk__in=related_ids).select_related("category").order_by("-received_at")
-    if stored.get("police"):
+    decision = stored_decision(stored)
+    if decision == POLICE:
         default_choice = "police"
-    elif suggestions:
+    elif decision == NON_POLICE and suggestions:
         default_choice = suggestions[0]["code"]
     else:
-        default_choice = ""
+        default_choice = ""  # undecided: nothing is preselected, the dispatcher decides
     return {
         "call": call,
         "text_pieces": highlight_spans(call.content, all_matches),
         "police_pieces": highlight_spans(call.content, police_matches) if police_matches else None,
         "suggestions": suggestions,
         "police_reasons": reasons,
-        "police_forced": bool(stored.get("police")),
+        "police_forced": decision == POLICE,
+        "decision": decision,
+        "decision_label": DECISION_LABELS[decision],
         "repeats": repeats,
         "repeats_flagged": repeats_flagged(repeats),
         "related_calls": related,

@@ -79,9 +79,12 @@ class CallSerializer(serializers.ModelSerializer):
 
     caller_phone_masked = serializers.CharField(source="masked_phone", read_only=True)
     micro_grid = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    suggested_decision = serializers.ChoiceField(
+        choices=["police", "non_police", "undecided"], read_only=True,
+        help_text="The suggestion's keep-or-divert decision; undecided: the dispatcher decides.")
 
     class Meta:
         model = Call
         fields = ["id", "call_id", "status", "received_at", "caller_phone_masked", "address", "micro_grid",
-                  "suggestions", "repeats"]
+                  "suggested_decision", "suggested_police", "suggestions", "repeats"]
         read_only_fields = fields

@@ -73,12 +73,12 @@ def call_intake(*, actor, data: dict) -> IntakeResult:
                 created_by=actor if getattr(actor, "is_authenticated", False) else None,
                 suggestions=suggestion.as_dict(),
                 suggested_category=suggested_category,
-                suggested_police=suggestion.police,
+                suggested_police=suggestion.suggested_police,
                 repeats=repeats,
             )
             audit_write(actor=actor, action="call_intake", obj=call, call=call, to_state=call.status,
                         data={"channel": call.channel, "suggested": top.code if top else None,
-                              "suggested_police": suggestion.police})
+                              "suggested_police": suggestion.suggested_police, "decision": suggestion.decision})
             from mediation.tasks import dispute_calls_link  # mediation: later calls join their dispute files
             transaction.on_commit(lambda: dispute_calls_link.delay(call.pk))
     except IntegrityError:

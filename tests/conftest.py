@@ -29,7 +29,8 @@ def _is_transactional(item) -> bool:
 def pytest_runtest_teardown(item, nextitem):
     """A transactional test (live server, concurrent connections, a real worker) ends by flushing every
     table, the catalog that a data migration loaded included. Load it again after the flush (this runs
-    after all fixture teardowns) for the tests that follow."""
+    after all fixture teardowns), with the police signals and the routing defaults, for the tests that
+    follow."""
     yield
     if nextitem is None or not _is_transactional(item):
         return  # after the last test the session's teardown has already dropped the test database
@@ -39,6 +40,8 @@ def pytest_runtest_teardown(item, nextitem):
     with item.config.stash[blocking_manager_key].unblock():
         if not Department.objects.exists():
             importlib.import_module("diversion.migrations.0003_default_catalog").load(apps, None)
+            importlib.import_module("diversion.migrations.0005_routing_engine").add_defaults(apps, None)
+            importlib.import_module("diversion.migrations.0007_default_police_signals").load(apps, None)
 
 
 @pytest.fixture(autouse=True)

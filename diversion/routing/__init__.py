@@ -1,6 +1,6 @@
 """The suggestion engine behind one function: `suggest(text, context=None)`.
 
-Text in; out: whether the call must stay with the police (and why), ranked sub-category candidates with
+Text in; out: the keep-or-divert decision (police, non_police or undecided) and why, ranked sub-category candidates with
 the words that matched and where, the learned model's opinion, and flags for the dispatcher where the
 model and the rules disagree or the model is unsure. The keyword rules are compiled into one
 Aho-Corasick automaton (rules.py); the model is learning.py. Keep-with-police rules always win: the
@@ -25,20 +25,20 @@ from .families import FAMILIES, family_of
 from .rules import (
     NEGATION_WINDOW,
     NEGATIONS,
-    POLICE_EXCLUSIONS,
-    POLICE_WORDS,
     CompiledRules,
     catalog_bump,
     catalog_reset,
     current_rules,
+    pattern_hits,
     sort_hits,
     spans,
 )
 
 __all__ = [
-    "FAMILIES", "MAX_CANDIDATES", "NEGATIONS", "NEGATION_WINDOW", "POLICE_EXCLUSIONS", "POLICE_WORDS",
-    "Candidate", "Flag", "Match", "ModelOpinion", "PoliceReason", "Suggestion", "catalog_bump", "catalog_reset",
-    "current_rules", "department_for", "family_of", "highlight_spans", "suggest", "suggest_many",
+    "DECISIONS", "DECISION_LABELS", "FAMILIES", "MAX_CANDIDATES", "NEGATIONS", "NEGATION_WINDOW", "NON_POLICE",
+    "POLICE", "UNDECIDED", "Candidate", "Flag", "Match", "ModelOpinion", "PoliceReason", "Suggestion",
+    "catalog_bump", "catalog_reset", "current_rules", "department_for", "family_of", "highlight_spans", "suggest",
+    "suggest_many",
 ]
 
 MAX_CANDIDATES = 9
@@ -124,13 +124,40 @@ class Flag:
     label: str
 
 
+POLICE, NON_POLICE, UNDECIDED = "police", "non_police", "undecided"
+DECISIONS = (POLICE, NON_POLICE, UNDECIDED)
+DECISION_LABELS = {
+    POLICE: _("Keep with the police"),
+    NON_POLICE: _("Divert to a department"),
+    UNDECIDED: _("Undecided: the dispatcher decides"),
+}
+
+
 @dataclass(slots=True)
 class Suggestion:
-    police: bool
+    """`decision` is police (a police signal matched: it always wins), non_police (a sub-category matched
+    with enough evidence and no police signal) or undecided (no evidence either way: the dispatcher
+    decides). `evidence` is the best sub-category's matched weight before normalising."""
+
+    decision: str
     police_reasons: list[PoliceReason] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)
     model: ModelOpinion | None = None
     flags: list[Flag] = field(default_factory=list)
+    evidence: float = 0.0
+
+    @property
+    def police(self) -> bool:
+        return self.decision == POLICE
+
+    @property
+    def suggested_police(self) -> bool | None:
+        """The decision as Call.suggested_police stores it: True, False, or None for undecided."""
+        return {POLICE: True, NON_POLICE: False}.get(self.decision)
+
+    @property
+    def decision_label(self):
+        return DECISION_LABELS[self.decision]
 
     @property
     def top(self) -> Candidate | None:
@@ -143,6 +170,8 @@ class Suggestion:
 
     def as_dict(self) -> dict:
         return {
+            "decision": self.decision,
+            "decision_label": str(self.decision_label),
             "police": self.police,
             "police_reasons": [
                 {"code": r.code, "label": str(r.label), "matches": [asdict(m) for m in r.matches]}
@@ -163,46 +192,72 @@ class Suggestion:
 
 
 def rules_suggestion(rules: CompiledRules, text: str) -> Suggestion:
-    """The rules alone: police reasons and candidates ranked by the weights of their distinct words."""
+    """The rules alone: police reasons, candidates ranked by the weights of their distinct words, and the
+    decision (see Suggestion)."""
     automaton = rules.automaton
     hits = list(automaton.iter(text)) if text and automaton is not None else None
-    if not hits:
-        return Suggestion(False, [], [])
+    found = pattern_hits(rules, text) if text and rules.patterns is not None else None
+    if not hits and not found:
+        return Suggestion(UNDECIDED)
     # Most texts: every hit is a plain keyword (value[0], its category, >= 0: see rules._value) of one and
     # the same category. It has all the score (its own over itself), and the hits are its own.
-    first = hits[0][1][0]
-    if first >= 0:
+    first = hits[0][1][0] if hits else -1
+    if first >= 0 and not found:
         for hit in hits:
             if hit[1][0] != first:
                 break
         else:
             cat = rules.categories[first]
-            return Suggestion(False, [], [Candidate(cat.code, cat.name, cat.department, 1.0, None, hits)])
-    police, keywords = sort_hits(text, hits)
+            return _decided(rules, [], [Candidate(cat.code, cat.name, cat.department, 1.0, None, hits)],
+                            _evidence(hits))
+    police, keywords = sort_hits(text, hits) if hits else (None, None)
+    if found:
+        police = police or {}
+        for ridx, pattern_found in found.items():
+            police.setdefault(ridx, []).extend(pattern_found)
     reasons = []
     if police:
         for ridx in sorted(police):
             reasons.append(PoliceReason(rules.reason_codes[ridx], rules.reason_labels[ridx], None, police[ridx]))
     if not keywords:
-        return Suggestion(bool(reasons), reasons, [])
+        return _decided(rules, reasons, [], 0.0)
     categories = rules.categories
     if len(keywords) == 1:
         [(cidx, hits)] = keywords.items()
         cat = categories[cidx]
-        return Suggestion(bool(reasons), reasons, [Candidate(cat.code, cat.name, cat.department, 1.0, None, hits)])
+        return _decided(rules, reasons, [Candidate(cat.code, cat.name, cat.department, 1.0, None, hits)],
+                        _evidence(hits))
     candidates = []
     total = 0.0
     for cidx, hits in keywords.items():
-        # Each distinct word counts once.
-        score = hits[0][1][1] if len(hits) == 1 else sum({kw[3]: kw[1] for _end, kw in hits}.values())
+        score = _evidence(hits)
         total += score
         cat = categories[cidx]
         candidates.append(Candidate(cat.code, cat.name, cat.department, score, None, hits))
+    candidates.sort(key=_rank)
+    evidence = candidates[0].score
     for c in candidates:
         c.score = c.score / total
-    candidates.sort(key=_rank)
     del candidates[MAX_CANDIDATES:]
-    return Suggestion(bool(reasons), reasons, candidates)
+    return _decided(rules, reasons, candidates, evidence)
+
+
+def _evidence(hits) -> float:
+    """The weight of one category's hits: each distinct word counts once (see rules._value for the shape)."""
+    if len(hits) == 1:
+        return hits[0][1][1]
+    return sum({kw[3]: kw[1] for _end, kw in hits}.values())
+
+
+def _decided(rules: CompiledRules, reasons: list, candidates: list, evidence: float) -> Suggestion:
+    """A police signal always wins; non-police only on enough evidence for a sub-category; else undecided."""
+    if reasons:
+        decision = POLICE
+    elif candidates and evidence >= rules.divert_min_evidence:
+        decision = NON_POLICE
+    else:
+        decision = UNDECIDED
+    return Suggestion(decision, reasons, candidates, evidence=evidence)
 
 
 def _rank(c: Candidate):

@@ -34,7 +34,7 @@ def classification_row(suggestion, rules, model=None) -> dict:
                      | {(m.word, m.start) for c in suggestion.candidates for m in c.matches},
                      key=lambda wm: (wm[1], wm[0]))
     return {
-        "police_or_non_police": "police" if suggestion.police else "non_police",
+        "police_or_non_police": suggestion.decision,
         "category_code": category.code if category else "",
         "group_code": category.group if category else "",
         "department": department,

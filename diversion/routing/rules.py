@@ -1,9 +1,11 @@
 """The keyword rules, compiled once into one Aho-Corasick automaton (pyahocorasick).
 
 Every word the rules know goes into one automaton: the catalog's keywords (with their weights), each
-sub-category's keep-with-police words, the fixed keep-with-police words below, and the exclusion phrases.
-One pass over a text finds them all with their spans; exclusions and negations are then applied to the
-hits, not by scanning again.
+sub-category's keep-with-police words, the police signals' words (PoliceSignal: theft, robbery, violence,
+traffic, a group…, admin-edited), and the exclusion phrases. One pass over a text finds them all with their
+spans; exclusions and negations are then applied to the hits, not by scanning again. The signals' count
+patterns (regular expressions: 10余名工人…讨要) are joined into one expression, compiled once per catalog
+version, and searched once per text.
 
 The compiled form carries the catalog version it was built from (CatalogVersion "catalog", bumped by the
 catalog-change signal in the same transaction as the change). A process compares it with the database at
@@ -21,26 +23,7 @@ from dataclasses import dataclass
 import ahocorasick
 from django.conf import settings
 from django.db.models import F
-from django.utils.translation import gettext_lazy as _
 
-# Keep-with-police words by reason. Bare characters that occur inside harmless words (偷 in 偷排,
-# 抢 in 抢救, 刀 in 刀削面) are avoided; phrases are used instead.
-POLICE_WORDS = {
-    "weapon": (_("Weapon"), ["持刀", "拿刀", "菜刀", "砍刀", "匕首", "动刀", "持械", "棍棒", "铁棍", "枪"]),
-    "injury": (_("Injury"), ["受伤", "流血", "伤人", "砍伤", "打伤", "头破血流", "见血"]),
-    "fighting": (_("Fighting"), ["打架", "斗殴", "打人", "动手", "互殴", "群殴", "被打", "扭打", "家暴"]),
-    "theft": (_("Theft or robbery"), ["被偷", "偷东西", "小偷", "盗窃", "被盗", "扒手", "抢劫", "抢包", "抢夺",
-                                      "偷走", "偷了"]),
-    "fraud": (_("Fraud"), ["诈骗", "被骗", "骗子", "骗了", "刷单"]),
-    "missing": (_("Missing person"), ["走失", "失踪", "走丢", "孩子不见了", "老人不见了", "人不见了", "联系不上"]),
-    "suicide": (_("Suicide risk"), ["自杀", "跳楼", "轻生", "割腕", "不想活", "寻死", "跳河"]),
-    "traffic": (_("Traffic accident"), ["车祸", "交通事故", "撞人", "撞车", "肇事", "逃逸", "被车撞", "追尾"]),
-    "gathering": (_("Group gathering"), ["聚集", "围堵", "群体", "堵路", "拉横幅", "围攻", "上百人", "几十人"]),
-}
-# Phrases in which a keep-with-police word means something harmless (a water pistol is not a gun).
-POLICE_EXCLUSIONS = {
-    "枪": ["水枪", "玩具枪", "喷枪", "焊枪", "胶枪", "枪头"],
-}
 # A match directly preceded by one of these, with at most 任何/人/人员 between, is negated (“没有人受伤”,
 # “未打架”). Only directly: a negation further back belongs to something else (“无缘无故被打了”,
 # “孩子没回来，联系不上”, “没带手机走失了”), and missing a police matter is the costly mistake.
@@ -73,6 +56,11 @@ class CompiledRules:
     reason_codes: list[str]
     reason_labels: list
     words: list[str]
+    # The signals' patterns as one expression (group name -> reason index), or None.
+    patterns: re.Pattern | None = None
+    pattern_reasons: dict[str, int] | None = None
+    # A call is suggested non-police only when the best sub-category's words weigh at least this much.
+    divert_min_evidence: float = 2.0
 
     @property
     def by_code(self) -> dict[str, CompiledCategory]:
@@ -86,8 +74,9 @@ def _negated(text: str, start: int) -> bool:
     return _NEGATED_BEFORE.search(before) is not None
 
 
-def compile_rules(version: int, categories) -> CompiledRules:
-    """Build the automaton from category rows (with default_department and group loaded)."""
+def compile_rules(version: int, categories, signals=(), divert_min_evidence: float = 2.0) -> CompiledRules:
+    """Build the automaton from category rows (with default_department and group loaded) and police signal
+    rows (PoliceSignal: code, name, words, patterns, exclusions)."""
     actions: dict[str, list[tuple]] = {}
 
     def add(word: str, action: tuple) -> None:
@@ -96,17 +85,27 @@ def compile_rules(version: int, categories) -> CompiledRules:
             actions.setdefault(word, []).append(action)
 
     reason_codes, reason_labels = [], []
-    for code, (label, words) in POLICE_WORDS.items():
+    alternatives, pattern_reasons = [], {}
+    for signal in signals:
         idx = len(reason_codes)
-        reason_codes.append(code)
-        reason_labels.append(label)
-        for w in words:
+        reason_codes.append(signal.code)
+        reason_labels.append(_SignalName(signal.name_zh, signal.name_en))
+        for w in _strings(signal.words):
             add(w, (_POLICE, idx))
-    for word, phrases in POLICE_EXCLUSIONS.items():
-        for phrase in phrases:
-            offsets = _offsets(phrase, word)
-            if offsets:
-                add(phrase, (_EXCLUDE, -1, word, offsets))
+        exclusions = signal.exclusions if isinstance(signal.exclusions, dict) else {}
+        for word, phrases in exclusions.items():
+            for phrase in phrases if isinstance(phrases, list) else [phrases]:
+                offsets = _offsets(str(phrase), word)
+                if offsets:
+                    add(str(phrase), (_EXCLUDE, -1, word, offsets))
+        for k, pattern in enumerate(_strings(signal.patterns)):
+            try:
+                re.compile(pattern)
+            except re.error:
+                continue  # the admin refuses these; a row written around it is skipped, not fatal
+            name = f"r{idx}_{k}"
+            alternatives.append(f"(?P<{name}>{pattern})")
+            pattern_reasons[name] = idx
 
     compiled = []
     for cat in categories:
@@ -138,7 +137,46 @@ def compile_rules(version: int, categories) -> CompiledRules:
         for word, acts in actions.items():
             automaton.add_word(word, _value(word, acts))
         automaton.make_automaton()
-    return CompiledRules(version, automaton, compiled, reason_codes, reason_labels, sorted(actions))
+    patterns = re.compile("|".join(alternatives)) if alternatives else None
+    return CompiledRules(version, automaton, compiled, reason_codes, reason_labels, sorted(actions), patterns,
+                         pattern_reasons or None, float(divert_min_evidence))
+
+
+class _SignalName:
+    """A signal's name in the active language (a catalog row is bilingual, not a gettext string)."""
+
+    __slots__ = ("zh", "en")
+
+    def __init__(self, zh: str, en: str):
+        self.zh, self.en = zh, en
+
+    def __str__(self):
+        from django.utils.translation import get_language
+
+        return self.en if (get_language() or "").startswith("en") and self.en else self.zh
+
+    def __eq__(self, other):
+        return str(self) == str(other)
+
+    def __hash__(self):
+        return hash(self.zh)
+
+
+def _strings(values) -> list[str]:
+    return [v.strip() for v in values or [] if isinstance(v, str) and v.strip()] if isinstance(values, list) else []
+
+
+def pattern_hits(rules: CompiledRules, text: str) -> dict[int, list]:
+    """The signals' pattern matches in `text`, by reason index, each as an automaton-shaped hit (end, value)
+    so spans() and the matches read them alike. A match right after a negation does not count."""
+    found: dict[int, list] = {}
+    for m in rules.patterns.finditer(text):
+        start, end = m.span()
+        if end <= start or _negated(text, start):
+            continue
+        ridx = rules.pattern_reasons[m.lastgroup]
+        found.setdefault(ridx, []).append((end - 1, (-1, (), end - start, m.group(), (ridx,), ())))
+    return found
 
 
 def _value(word: str, acts: list[tuple]) -> tuple:
@@ -287,7 +325,8 @@ def current_rules() -> CompiledRules:
 
 
 def _build(version: int) -> CompiledRules:
-    from diversion.models import Category
+    from diversion.models import Category, PoliceSignal, RoutingSettings
 
     categories = Category.objects.filter(active=True).select_related("default_department", "group").order_by("code")
-    return compile_rules(version, list(categories))
+    signals = PoliceSignal.objects.filter(active=True).order_by("order", "code")
+    return compile_rules(version, list(categories), list(signals), RoutingSettings.current().divert_min_evidence)

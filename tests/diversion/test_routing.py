@@ -77,7 +77,7 @@ def test_a_text_without_any_keyword_has_no_candidates():
         ("有人站在楼顶扬言要跳楼", {"suicide"}),
         ("几十人聚集在工地门口讨薪堵路", {"gathering", "category:A03"}),
         ("老公喝了酒又家暴我，我脸上都流血了", {"fighting", "injury", "category:A02"}),
-        ("菜市场门口有人抢包，往东边跑了", {"theft"}),
+        ("菜市场门口有人抢包，往东边跑了", {"robbery"}),
         ("骑电动车被车撞了，司机开车逃逸了", {"traffic"}),
         ("女儿说不想活了，刚才发消息说要去跳河", {"suicide"}),
         ("刷单被骗了三万块，对方把我拉黑了", {"fraud", "category:A04"}),

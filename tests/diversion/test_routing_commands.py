@@ -60,7 +60,7 @@ def test_classify_texts_adds_the_routing_columns_and_keeps_the_others(tmp_path):
     assert robbery["police_or_non_police"] == "police"
     assert {"持刀@2", "抢劫@9"} <= set(robbery["matched"].split())
     assert (nothing["police_or_non_police"], nothing["category_code"], nothing["department_family"]) == (
-        "non_police", "", "")
+        "undecided", "", "")
 
 
 def test_evaluate_routing_scores_by_cross_validation_and_saves_a_model_classify_texts_uses(tmp_path):
