@@ -38,13 +38,12 @@ OTHERS = ["楼下", "小区门口", "隔壁", "对面", "每天晚上", "今天�
 
 def synthetic_texts(n: int, seed: int = 7):
     """(text, label) pairs: label is the sub-category whose keyword the text was built around."""
-    from diversion.models import Category
-    from diversion.routing import POLICE_WORDS
+    from diversion.models import Category, PoliceSignal
 
     rnd = random.Random(seed)
     cats = [(c.code, [k for k in c.keywords if k]) for c in Category.objects.filter(active=True).order_by("code")]
     cats = [(code, kws) for code, kws in cats if kws]
-    police_words = [w for _label, words in POLICE_WORDS.values() for w in words]
+    police_words = [w for signal in PoliceSignal.objects.filter(active=True).order_by("order") for w in signal.words]
     out = []
     for _ in range(n):
         code, kws = rnd.choice(cats)

@@ -196,13 +196,13 @@ def rules_suggestion(rules: CompiledRules, text: str) -> Suggestion:
     decision (see Suggestion)."""
     automaton = rules.automaton
     hits = list(automaton.iter(text)) if text and automaton is not None else None
-    found = pattern_hits(rules, text) if text and rules.patterns is not None else None
-    if not hits and not found:
+    if not hits and not rules.unanchored:
         return Suggestion(UNDECIDED)
     # Most texts: every hit is a plain keyword (value[0], its category, >= 0: see rules._value) of one and
-    # the same category. It has all the score (its own over itself), and the hits are its own.
+    # the same category. It has all the score (its own over itself), and the hits are its own. A pattern's
+    # anchor is never a plain keyword, so no pattern needs searching here unless some have no anchor.
     first = hits[0][1][0] if hits else -1
-    if first >= 0 and not found:
+    if first >= 0 and not rules.unanchored:
         for hit in hits:
             if hit[1][0] != first:
                 break
@@ -210,6 +210,7 @@ def rules_suggestion(rules: CompiledRules, text: str) -> Suggestion:
             cat = rules.categories[first]
             return _decided(rules, [], [Candidate(cat.code, cat.name, cat.department, 1.0, None, hits)],
                             _evidence(hits))
+    found = pattern_hits(rules, text, hits) if rules.patterns is not None else None
     police, keywords = sort_hits(text, hits) if hits else (None, None)
     if found:
         police = police or {}

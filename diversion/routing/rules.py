@@ -24,18 +24,19 @@ import ahocorasick
 from django.conf import settings
 from django.db.models import F
 
-# A match directly preceded by one of these, with at most 任何/人/人员 between, is negated (“没有人受伤”,
-# “未打架”). Only directly: a negation further back belongs to something else (“无缘无故被打了”,
+# A match directly preceded by one of these, with at most 发生/任何/人/人员 between, is negated (“没有人受伤”,
+# “未打架”, “未发生冲突”). Only directly: a negation further back belongs to something else (“无缘无故被打了”,
 # “孩子没回来，联系不上”, “没带手机走失了”), and missing a police matter is the costly mistake.
 NEGATIONS = ("没有", "没", "未", "无", "并非", "不是")
 NEGATION_WINDOW = 6
-_NEGATED_BEFORE = re.compile(rf"(?:{'|'.join(NEGATIONS)})(?:任何)?(?:人员|人)?$")
+_NEGATED_BEFORE = re.compile(rf"(?:{'|'.join(NEGATIONS)})(?:发生)?(?:任何)?(?:人员|人)?$")
 _NEGATION_CHARS = frozenset("".join(NEGATIONS))
 
 # What a word in the automaton triggers, by kind.
 _POLICE = 0  # (_POLICE, reason_index)
 _KEYWORD = 1  # (_KEYWORD, category_index, weight)
 _EXCLUDE = 2  # (_EXCLUDE, scope, excluded_word, offsets): scope is a category index, or -1 for police words
+_ANCHOR = 3  # (_ANCHOR, pattern_position)
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,11 @@ class CompiledRules:
     reason_codes: list[str]
     reason_labels: list
     words: list[str]
-    # The signals' patterns as one expression (group name -> reason index), or None.
-    patterns: re.Pattern | None = None
-    pattern_reasons: dict[str, int] | None = None
+    # The signals' patterns, (reason index, compiled) by position. Their anchors (see _anchors) are words of
+    # the automaton: a pattern is searched only in a text the pass found one of its anchors in. Patterns
+    # without anchors are searched in every text.
+    patterns: list | None = None
+    unanchored: tuple[int, ...] = ()
     # A call is suggested non-police only when the best sub-category's words weigh at least this much.
     divert_min_evidence: float = 2.0
 
@@ -85,7 +88,7 @@ def compile_rules(version: int, categories, signals=(), divert_min_evidence: flo
             actions.setdefault(word, []).append(action)
 
     reason_codes, reason_labels = [], []
-    alternatives, pattern_reasons = [], {}
+    patterns = []
     for signal in signals:
         idx = len(reason_codes)
         reason_codes.append(signal.code)
@@ -98,14 +101,12 @@ def compile_rules(version: int, categories, signals=(), divert_min_evidence: flo
                 offsets = _offsets(str(phrase), word)
                 if offsets:
                     add(str(phrase), (_EXCLUDE, -1, word, offsets))
-        for k, pattern in enumerate(_strings(signal.patterns)):
+        for pattern in _strings(signal.patterns):
             try:
-                re.compile(pattern)
+                compiled_pattern = re.compile(pattern)
             except re.error:
                 continue  # the admin refuses these; a row written around it is skipped, not fatal
-            name = f"r{idx}_{k}"
-            alternatives.append(f"(?P<{name}>{pattern})")
-            pattern_reasons[name] = idx
+            patterns.append((idx, compiled_pattern))
 
     compiled = []
     for cat in categories:
@@ -131,15 +132,67 @@ def compile_rules(version: int, categories, signals=(), divert_min_evidence: flo
             for w in police_words:
                 add(w, (_POLICE, ridx))
 
+    # A pattern's anchors go into the same automaton: the one pass tells which patterns to search.
+    unanchored = []
+    for k, (_idx, compiled_pattern) in enumerate(patterns):
+        words = _anchors(compiled_pattern)
+        if not words:
+            unanchored.append(k)
+        for w in words:
+            actions.setdefault(w, []).append((_ANCHOR, k))
+
     automaton = None
     if actions:
         automaton = ahocorasick.Automaton()
         for word, acts in actions.items():
             automaton.add_word(word, _value(word, acts))
         automaton.make_automaton()
-    patterns = re.compile("|".join(alternatives)) if alternatives else None
-    return CompiledRules(version, automaton, compiled, reason_codes, reason_labels, sorted(actions), patterns,
-                         pattern_reasons or None, float(divert_min_evidence))
+    return CompiledRules(version, automaton, compiled, reason_codes, reason_labels, sorted(actions),
+                         patterns or None, tuple(unanchored), float(divert_min_evidence))
+
+
+def _anchors(pattern: re.Pattern) -> frozenset[str]:
+    """Literal strings of which every match of `pattern` contains one: of the literals, the alternations of
+    literals and the small character classes its top level passes through, the set with the longest
+    shortest word. Empty: none found, the pattern is searched in every text."""
+    from re import _constants as c
+    from re import _parser
+
+    def required(items) -> list[frozenset[str]]:
+        found, run = [], ""
+        for op, av in items:
+            if op is c.LITERAL:
+                run += chr(av)
+                continue
+            if run:
+                found.append(frozenset([run]))
+                run = ""
+            one = None
+            if op is c.SUBPATTERN:
+                one = _best(required(av[3]))
+            elif op is c.BRANCH:
+                branches = [_best(required(b)) for b in av[1]]
+                if all(branches):
+                    one = frozenset().union(*branches)
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
+                one = _best(required(av[2]))
+            elif op is c.IN and len(av) <= 12 and all(o is c.LITERAL for o, _v in av):
+                one = frozenset(chr(v) for _o, v in av)
+            if one:
+                found.append(one)
+        if run:
+            found.append(frozenset([run]))
+        return found
+
+    try:
+        return _best(required(_parser.parse(pattern.pattern, pattern.flags))) or frozenset()
+    except Exception:  # noqa: BLE001 - a parser detail we do not know: search every text, as without anchors
+        return frozenset()
+
+
+def _best(sets: list[frozenset[str]]) -> frozenset[str] | None:
+    """Of sets that are all required, the one an alternation can stand for: the longest shortest word."""
+    return max(sets, key=lambda s: (min(map(len, s)), -len(s)), default=None)
 
 
 class _SignalName:
@@ -166,17 +219,26 @@ def _strings(values) -> list[str]:
     return [v.strip() for v in values or [] if isinstance(v, str) and v.strip()] if isinstance(values, list) else []
 
 
-def pattern_hits(rules: CompiledRules, text: str) -> dict[int, list]:
+def pattern_hits(rules: CompiledRules, text: str, hits) -> dict[int, list] | None:
     """The signals' pattern matches in `text`, by reason index, each as an automaton-shaped hit (end, value)
-    so spans() and the matches read them alike. A match right after a negation does not count."""
+    so spans() and the matches read them alike. A match right after a negation does not count. Searched:
+    the patterns whose anchors are among the automaton's `hits`, and those without anchors."""
+    todo = set(rules.unanchored)
+    for _end, value in hits or ():
+        if value[0] < 0 and value[6]:
+            todo.update(value[6])
+    if not todo:
+        return None
     found: dict[int, list] = {}
-    for m in rules.patterns.finditer(text):
-        start, end = m.span()
-        if end <= start or _negated(text, start):
-            continue
-        ridx = rules.pattern_reasons[m.lastgroup]
-        found.setdefault(ridx, []).append((end - 1, (-1, (), end - start, m.group(), (ridx,), ())))
-    return found
+    patterns = rules.patterns
+    for k in sorted(todo):
+        ridx, pattern = patterns[k]
+        for m in pattern.finditer(text):
+            start, end = m.span()
+            if end <= start or _negated(text, start):
+                continue
+            found.setdefault(ridx, []).append((end - 1, (-1, (), end - start, m.group(), (ridx,), (), ())))
+    return found or None
 
 
 def _value(word: str, acts: list[tuple]) -> tuple:
@@ -185,15 +247,16 @@ def _value(word: str, acts: list[tuple]) -> tuple:
 
     A keyword of one category and nothing else (most words) is its keyword hit, (category_index, weight,
     length, word), filed under the category as it comes. Any other word is (-1, keyword hits, length, word,
-    police reason indexes, exclusions (scope, excluded_word, offsets)). So value[0] >= 0 tells a plain
-    keyword, and its category. A word listed twice counts once."""
+    police reason indexes, exclusions (scope, excluded_word, offsets), positions of the patterns it anchors).
+    So value[0] >= 0 tells a plain keyword, and its category. A word listed twice counts once."""
     n = len(word)
     kws = tuple({a[1]: (a[1], a[2], n, word) for a in acts if a[0] == _KEYWORD}.values())  # same weight
     reasons = tuple(dict.fromkeys(a[1] for a in acts if a[0] == _POLICE))
     exclusions = tuple(dict.fromkeys((a[1], a[2], a[3]) for a in acts if a[0] == _EXCLUDE))
-    if len(kws) == 1 and not reasons and not exclusions:
+    anchors = tuple(dict.fromkeys(a[1] for a in acts if a[0] == _ANCHOR))
+    if len(kws) == 1 and not reasons and not exclusions and not anchors:
         return kws[0]
-    return (-1, kws, n, word, reasons, exclusions)
+    return (-1, kws, n, word, reasons, exclusions, anchors)
 
 
 def _offsets(phrase: str, word: str) -> tuple[int, ...]:
@@ -236,7 +299,7 @@ def _sort_special(text: str, special: list, keywords: dict[int, list]):
     police = []
     excluded = set()
     for hit in special:
-        end, (_special, kws, n, _word, reasons, exclusions) = hit
+        end, (_special, kws, n, _word, reasons, exclusions, _anchored) = hit
         for kw in kws:
             keywords.setdefault(kw[0], []).append((end, kw))
         if reasons:
@@ -253,7 +316,7 @@ def _sort_special(text: str, special: list, keywords: dict[int, list]):
                 del keywords[cidx]
     by_reason: dict[int, list] = {}
     for hit in police:
-        end, (_special, _kws, n, word, reasons, _exclusions) = hit
+        end, (_special, _kws, n, word, reasons, _exclusions, _anchored) = hit
         start = end - n + 1
         if (excluded and (-1, word, start) in excluded) or _negated(text, start):
             continue

@@ -8,13 +8,13 @@ import random
 import time
 from contextlib import contextmanager
 
-from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import Count
 from django.test.utils import override_settings
 from django.utils import timezone
 
 from core.demo import DEMO_PASSWORD, STAFF, SYSTEM_USER, UserMaker, seed_token, seed_users
+from core.management.base import MigratedCommand
 from core.models import Role, User
 from diversion.demo import seed_department_staff
 from diversion.models import Callback, HandoffSlip
@@ -44,7 +44,7 @@ def _eager_celery():
         trace_log.setLevel(log_level)
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = (f"Seed demo data: grids and police units of Guilin Xiufeng, users for every role and "
             f"department (password “{DEMO_PASSWORD}”), a DRF token for the 110 system user “{SYSTEM_USER}”, "
             f"and about 200 synthetic calls walked through the real services. Safe to run again: nothing "

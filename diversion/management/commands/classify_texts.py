@@ -2,16 +2,17 @@
 
 import csv
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
+from core.management.base import MigratedCommand
 from diversion.routing.classify import OUTPUT_COLUMNS, classify_texts
 from diversion.routing.learning import TrainedModel
 
 BATCH = 500
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = _("Route every text of a CSV file (column `text`; other columns are kept) and write the result.")
 
     def add_arguments(self, parser):

@@ -1,25 +1,34 @@
 """python manage.py evaluate_routing MESSAGES.csv [--folds 5] [--save-model PATH] [--baseline]
+python manage.py evaluate_routing --calls CALLS.csv [--messages MESSAGES.csv]
 
-Scores routing by department family on a labelled file (columns label,text; labels are the seven families):
-the rules alone through the mapping table, then the rules with a model trained and scored by stratified
-k-fold cross-validation, exactly as classify_texts would route each text."""
+With --calls and/or --messages: keep-or-divert on real 110 call notes (columns text, expected: police, divert
+or either) and on citizen messages (every one a department's: non_police is right), by the rules alone
+(diversion.routing.evaluation): must_keep, wrongly_diverted, wrong_divert_rate, linkage, linkage_diverted,
+linkage_recall, undecided_rate, citizen_non_police_rate, then each wrongly diverted note with its words.
+
+With a path: scores routing by department family on a labelled file (columns label,text; labels are the
+seven families): the rules alone through the mapping table, then the rules with a model trained and scored
+by stratified k-fold cross-validation, exactly as classify_texts would route each text."""
 
 import csv
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
-from diversion.routing import learning
+from core.management.base import MigratedCommand
+from diversion.routing import evaluation, learning
 from diversion.routing.classify import classify_texts
 from diversion.routing.families import FAMILIES
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = _("Cross-validate routing by department family on a labelled CSV file (label,text).")
 
     def add_arguments(self, parser):
-        parser.add_argument("path")
+        parser.add_argument("path", nargs="?")
+        parser.add_argument("--calls", help=_("110 call notes (columns text, expected): score keep-or-divert."))
+        parser.add_argument("--messages", help=_("Citizen messages (column text): the share suggested non-police."))
         parser.add_argument("--folds", type=int, default=5)
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--save-model", dest="save_model",
@@ -27,7 +36,14 @@ class Command(BaseCommand):
         parser.add_argument("--baseline", action="store_true",
                             help=_("Also score a plain character n-gram TF-IDF with a linear SVM."))
 
-    def handle(self, *args, path, folds, seed, save_model=None, baseline=False, **options):
+    def handle(self, *args, path=None, folds=5, seed=0, save_model=None, baseline=False, calls=None,
+               messages=None, **options):
+        if calls or messages:
+            self._keep_or_divert(calls, messages)
+            if not path:
+                return
+        elif not path:
+            raise CommandError(_("Give a labelled file, or --calls and/or --messages."))
         texts, labels = self._read(path)
         unknown = sorted(set(labels) - set(FAMILIES))
         if unknown:
@@ -65,6 +81,27 @@ class Command(BaseCommand):
             model.metrics = result
             model.save(save_model)
             out(f"saved_model={save_model} ({time.monotonic() - started:.0f}s)")
+
+    def _keep_or_divert(self, calls, messages):
+        result = evaluation.KeepOrDivert()
+        for path, columns, score in ((calls, ("text", "expected"), evaluation.score_calls),
+                                     (messages, ("text",), evaluation.score_messages)):
+            if not path:
+                continue
+            try:
+                rows = evaluation.read_rows(path, columns)
+            except OSError as exc:
+                raise CommandError(str(exc)) from exc
+            except ValueError as exc:
+                raise CommandError(_("%(path)s needs the columns: %(columns)s") % {
+                    "path": path, "columns": exc}) from exc
+            try:
+                score(rows, result)
+            except ValueError as exc:
+                raise CommandError(_("%(path)s: expected must be police, divert or either, not %(values)s") % {
+                    "path": path, "values": exc}) from exc
+        for line in result.lines():
+            self.stdout.write(line)
 
     def _read(self, path):
         try:

@@ -1,13 +1,14 @@
 """python manage.py train_routing_model [--no-activate]: train from the calls dispatchers confirmed."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from core.management.base import MigratedCommand
 from diversion.routing.learning import routing_model_train
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = _("Train a routing model from the confirmed calls and store it (active unless --no-activate).")
 
     def add_arguments(self, parser):

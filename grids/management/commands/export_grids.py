@@ -1,13 +1,12 @@
 import json
 import sys
 
-from django.core.management.base import BaseCommand
-
+from core.management.base import MigratedCommand
 from grids.models import Grid
 from grids.selectors import grids_geojson
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = "Export grids as a GeoJSON FeatureCollection (readable again by import_grids)."
 
     def add_arguments(self, parser):

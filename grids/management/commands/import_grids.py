@@ -1,11 +1,12 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from core.management.base import MigratedCommand
 from grids.services import GridImportError, grids_import_geojson
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = "Import grids (large / small / micro) from a GeoJSON FeatureCollection: all or nothing."
 
     def add_arguments(self, parser):

@@ -1,9 +1,9 @@
-from django.core.management.base import BaseCommand
 
+from core.management.base import MigratedCommand
 from grids.demo import seed_grid_layer
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = ("Load a generated grid layer (30 police areas / 180 small / 2160 micro grids by default) with a "
             "gazetteer, “2+X” teams, units and patrol geography. Safe to run again.")
 
