@@ -1,16 +1,17 @@
 """The suggestion engine behind one function: `suggest(text, context=None)`.
 
-Text in; out: the keep-or-divert decision (police, non_police or undecided) and why, ranked sub-category candidates with
-the words that matched and where, the learned model's opinion, and flags for the dispatcher where the
-model and the rules disagree or the model is unsure. The keyword rules are compiled into one
-Aho-Corasick automaton (rules.py); the model is learning.py. Keep-with-police rules always win: the
-model never turns `police` off, and never turns it on either (it flags instead).
+Text in; out: the keep-or-divert decision (police, non_police or undecided) and why, ranked sub-category
+candidates with the words that matched and where, the learned model's opinion, and flags for the
+dispatcher where the model and the rules disagree or the model is unsure. The keyword rules and the police
+signals are compiled into one Aho-Corasick automaton (rules.py); the model is learning.py. A police signal
+always wins: the model never turns `police` off, and never turns it on either (it flags instead).
 
-The package holds the whole engine: rules (the compiled keywords and the catalog's version counters),
-learning (the scikit-learn model: training, storage, the active model per process), families and departments
-(where a category goes), classify (batch classification for the commands). It may import diversion's
-models, grids' models and core; nothing in it imports views, services or tasks. learning is imported only
-when a model is used (it loads scikit-learn).
+The package holds the whole engine: rules (the compiled keywords, police signals and the catalog's version
+counters), learning (the scikit-learn model: training, storage, the active model per process), families
+and departments (where a category goes), classify (batch classification for the commands), evaluation
+(keep-or-divert scored on labelled call notes and messages). It may import diversion's models, grids'
+models and core; nothing in it imports views, services or tasks. learning is imported only when a model
+is used (it loads scikit-learn).
 """
 
 from __future__ import annotations
