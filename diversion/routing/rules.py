@@ -28,9 +28,11 @@ from django.db.models import F
 # “未打架”, “未发生冲突”). Only directly: a negation further back belongs to something else (“无缘无故被打了”,
 # “孩子没回来，联系不上”, “没带手机走失了”), and missing a police matter is the costly mistake.
 NEGATIONS = ("没有", "没", "未", "无", "并非", "不是")
+# Prevention and advice speak of what did not happen (“谨防诈骗”, “防止被盗”): the same, directly before.
+PREVENTIONS = ("防止", "预防", "谨防", "以防", "防范", "提防")
 NEGATION_WINDOW = 6
-_NEGATED_BEFORE = re.compile(rf"(?:{'|'.join(NEGATIONS)})(?:发生)?(?:任何)?(?:人员|人)?$")
-_NEGATION_CHARS = frozenset("".join(NEGATIONS))
+_NEGATED_BEFORE = re.compile(rf"(?:(?:{'|'.join(NEGATIONS)})(?:发生)?(?:任何)?(?:人员|人)?|{'|'.join(PREVENTIONS)})$")
+_NEGATION_CHARS = frozenset("".join(NEGATIONS + PREVENTIONS))
 
 # What a word in the automaton triggers, by kind.
 _POLICE = 0  # (_POLICE, reason_index)

@@ -92,6 +92,8 @@ def test_police_signals_read_110_phrasing(text):
     "楼下烧烤店噪音扰民，没有人打架",
     "楼上漏水到我家，现场无人员受伤",
     "楼下KTV噪音扰民，未发生冲突，未受伤",
+    "想在小区装监控防止被盗，物业不同意",  # prevention speaks of what did not happen
+    "社区宣传谨防诈骗，想问社保怎么办理",
 ])
 def test_a_negated_signal_leaves_the_call_to_its_department(text):
     suggestion = routing.suggest(text, use_model=False)
