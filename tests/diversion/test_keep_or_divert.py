@@ -220,16 +220,18 @@ def test_a_signal_added_in_another_process_is_picked_up_here(settings):
     assert routing.suggest(text, use_model=False).decision != POLICE
 
     _in_another_process(
-        "from diversion.models import PoliceSignal; s = PoliceSignal.objects.get(code='fraud'); "
-        "s.words = [*s.words, '高利贷']; s.save()"
+        "from diversion.models import PoliceSignal; PoliceSignal.objects.create(code='usury', name_zh='高利贷', "
+        "name_en='Usury', words=['高利贷'], patterns=[r'利息[^。]{0,6}?翻倍'])"
     )
 
     assert routing.current_rules() is first  # inside the check interval: what this process compiled
+    assert routing.suggest(text, use_model=False).decision != POLICE
     compiled._checked_at = time.monotonic() - 31
     assert routing.current_rules().version > first.version
     suggestion = routing.suggest(text, use_model=False)
     assert suggestion.decision == POLICE
-    assert {r.code for r in suggestion.police_reasons} == {"fraud"}
+    assert {r.code for r in suggestion.police_reasons} == {"usury"}
+    assert routing.suggest("借了五千，利息一个月就翻倍", use_model=False).decision == POLICE
 
 
 # --- where the decision shows ----------------------------------------------------------------------------
