@@ -161,14 +161,19 @@ def _anchors(pattern: re.Pattern) -> frozenset[str]:
     from re import _parser
 
     def required(items) -> list[frozenset[str]]:
-        found, run = [], ""
+        # `run`: the strings the literal run just passed can be (a small class multiplies them: 撞[了后] ->
+        # 撞了, 撞后); anything else ends the run.
+        found, run = [], {""}
         for op, av in items:
             if op is c.LITERAL:
-                run += chr(av)
+                run = {r + chr(av) for r in run}
                 continue
-            if run:
-                found.append(frozenset([run]))
-                run = ""
+            if op is c.IN and len(av) <= 12 and all(o is c.LITERAL for o, _v in av) and len(run) * len(av) <= 64:
+                run = {r + chr(v) for r in run for _o, v in av}
+                continue
+            if run != {""}:
+                found.append(frozenset(run))
+                run = {""}
             one = None
             if op is c.SUBPATTERN:
                 one = _best(required(av[3]))
@@ -178,12 +183,10 @@ def _anchors(pattern: re.Pattern) -> frozenset[str]:
                     one = frozenset().union(*branches)
             elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
                 one = _best(required(av[2]))
-            elif op is c.IN and len(av) <= 12 and all(o is c.LITERAL for o, _v in av):
-                one = frozenset(chr(v) for _o, v in av)
             if one:
                 found.append(one)
-        if run:
-            found.append(frozenset([run]))
+        if run != {""}:
+            found.append(frozenset(run))
         return found
 
     try:

@@ -7,6 +7,7 @@ phrasing beside a word of a non-police sub-category), never the same text."""
 
 import csv
 import os
+import re
 import subprocess
 import sys
 import time
@@ -82,6 +83,11 @@ def test_a_crime_beside_a_department_word_is_never_suggested_for_diverting(text,
     "一男子闯进我家不肯走",
     "市场里有人用假币买东西",
     "有人不配合执法，在现场辱骂民警",
+    "停在路边的车被一辆白色面包车撞了以后对方开走了",
+    "一男子在水果店没付钱就把两箱水果拿走了",
+    "一名女子把我的包“抢”走了",
+    "车门被人划损了一大片",
+    "在商场看到一个小女孩找不到家长，一直在哭",
 ])
 def test_police_signals_read_110_phrasing(text):
     assert routing.suggest(text, use_model=False).decision == POLICE
@@ -115,6 +121,8 @@ def test_a_negation_does_not_hide_the_accident_itself():
     "有40多人聚集在售楼部门口讨说法",
     "门口聚集了二十多名业主",
     "3、40名“外卖骑手群体”在站点门口",
+    "售楼部门口有20多名业主在现场，要求退房",
+    "十几名职工要见厂长，不肯离开",
 ])
 def test_a_count_of_people_with_a_group_verb_is_a_group_incident(text):
     suggestion = routing.suggest(text, use_model=False)
@@ -129,6 +137,8 @@ def test_a_count_of_people_with_a_group_verb_is_a_group_incident(text):
     "家里办酒席，十几个人吃完拉肚子",
     "我们3个人去饭店吃饭，饭菜变质",
     "没有10余名工人来讨要工资，只是一个人来问",
+    "我们小区近300名业主联名反映基站辐射问题",  # a letter signed by many, not a crowd at a door
+    "学校一个班坐了六七十个学生，教室太挤",
 ])
 def test_a_count_without_a_group_is_not_a_group_incident(text):
     assert "gathering" not in {r.code for r in routing.suggest(text, use_model=False).police_reasons}
@@ -208,8 +218,11 @@ def test_a_pattern_is_searched_only_where_its_anchor_occurs():
     rules = routing.current_rules()
     gathering = [p for ridx, p in rules.patterns if rules.reason_codes[ridx] == "gathering"]
     assert gathering and all(compiled._anchors(p) for p in gathering)
+    # The most telling words a match must hold: a literal run times a small class beats a lone character.
+    assert compiled._anchors(re.compile(r"被.{0,3}撞[了后]")) == {"撞了", "撞后"}
+    assert compiled._anchors(re.compile(r"\d+人(?:讨薪|堵门)")) == {"讨薪", "堵门"}
     # A pattern with nothing literal to anchor on is searched in every text.
-    assert compiled._anchors(__import__("re").compile(r"\d+")) == frozenset()
+    assert compiled._anchors(re.compile(r"\d+")) == frozenset()
 
 
 @pytest.mark.django_db(transaction=True)
