@@ -12,8 +12,9 @@ from . import spatial
 from .models import Grid, HotspotCase, HotspotStatus, PatrolArea, PatrolLine, PatrolPoint, Unit
 
 # A non-police call: the dispatcher said so, or nobody has decided yet and the rules did not keep it with
-# the police.
-NON_POLICE = Q(is_police=False) | Q(is_police__isnull=True, suggested_police=False)
+# the police (suggested non-police, or undecided).
+NON_POLICE = Q(is_police=False) | (Q(is_police__isnull=True)
+                                   & (Q(suggested_police=False) | Q(suggested_police__isnull=True)))
 
 
 def day_start(day) -> datetime:

@@ -171,3 +171,24 @@ def test_the_task_builds_the_review(fixture_day):
 
     assert daily_review_build_task.delay(DAY.isoformat()).get(timeout=30) == 3
     assert _city()["totals"]["calls"] == EXPECTED["calls"]
+
+
+def test_a_call_nobody_has_decided_counts_with_the_non_police_and_its_drill_down(fixture_day, make_call):
+    from datetime import timedelta
+
+    from incidents.models import Call
+    from incidents.review.selectors import day_start
+
+    undecided = make_call(call_id="RV-UNDECIDED", content="喂喂，听得到吗",
+                          received_at=day_start(DAY) + timedelta(hours=14))
+    assert (undecided.is_police, undecided.suggested_police) == (None, None)
+
+    daily_review_build(day=DAY)
+    data = _city()
+    assert data["totals"]["calls"] == EXPECTED["calls"] + 1
+    assert data["totals"]["non_police"] == EXPECTED["non_police"] + 1
+    non_police = review_calls(DAY, "city", "non_police", data)
+    assert non_police.count() == data["totals"]["non_police"]
+    assert non_police.filter(pk=undecided.pk).exists()
+    assert not review_calls(DAY, "city", "police", data).filter(pk=undecided.pk).exists()
+    assert Call.objects.filter(pk=undecided.pk, status="new").exists()
