@@ -88,6 +88,7 @@ def test_a_crime_beside_a_department_word_is_never_suggested_for_diverting(text,
     "一名女子把我的包“抢”走了",
     "车门被人划损了一大片",
     "在商场看到一个小女孩找不到家长，一直在哭",
+    "饭店里有人喝多了耍酒疯，摔酒瓶",
 ])
 def test_police_signals_read_110_phrasing(text):
     assert routing.suggest(text, use_model=False).decision == POLICE
@@ -156,6 +157,7 @@ def test_a_count_without_a_group_is_not_a_group_incident(text):
     ("楼下商铺高音喇叭一直放，噪音扰民", "C01"),
     ("楼上漏水，打他电话也不接", "E01"),
     ("自来水管道抢修，停水一天了", "E01"),
+    ("家里阳台爬进来一条蛇", "E03"),
 ])
 def test_linkage_calls_in_110_phrasing_are_still_diverted(text, code):
     suggestion = routing.suggest(text, use_model=False)
