@@ -356,3 +356,32 @@ def test_a_command_on_an_unmigrated_database_says_to_migrate_first(tmp_path):
         assert "run manage.py migrate first" in result.stderr
         assert "Traceback" not in result.stderr
     assert Path(tmp_path / "empty.sqlite3").exists()
+
+
+# --- the admin -----------------------------------------------------------------------------------------
+
+def test_an_administrator_edits_a_signal_and_a_bad_pattern_changes_nothing(client):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    signal = PoliceSignal.objects.get(code="gambling")
+    url = reverse("admin:diversion_policesignal_change", args=[signal.pk])
+    assert client.get(reverse("admin:diversion_policesignal_changelist")).status_code == 200
+    form = {"code": signal.code, "name_zh": signal.name_zh, "name_en": signal.name_en, "order": signal.order,
+            "active": "on", "words": '["赌博", "斗地主赢钱"]', "exclusions": "{}"}
+    before = routing.current_rules().version
+
+    response = client.post(url, {**form, "patterns": '["(未闭合"]'})
+    assert response.status_code == 200  # the form again, with the message
+    assert "不是有效的正则表达式" in response.content.decode()
+    assert PoliceSignal.objects.get(pk=signal.pk).words == signal.words
+    assert routing.current_rules().version == before
+
+    response = client.post(url, {**form, "patterns": '["打牌[^。]{0,4}赢钱"]'})
+    assert response.status_code == 302
+    assert routing.current_rules().version > before
+    assert routing.suggest("楼下有人打牌赢钱", use_model=False).decision == POLICE
+    assert routing.suggest("有人斗地主赢钱", use_model=False).decision == POLICE
+
+    settings_url = reverse("admin:diversion_routingsettings_change", args=[RoutingSettings.current().pk])
+    assert client.get(settings_url).status_code == 200
