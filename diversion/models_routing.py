@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .models import BilingualName  # defined before diversion.models imports this module
+
 
 class CatalogVersion(models.Model):
     """A counter per compiled thing ("catalog": keywords, departments, overrides; "model": the active
@@ -90,15 +92,13 @@ class RoutingModel(models.Model):
         return f"v{self.version} ({self.kind}, n={self.training_size})"
 
 
-class PoliceSignal(models.Model):
+class PoliceSignal(BilingualName):
     """One kind of keep-with-police signal (theft, robbery, violence, traffic, a group…): the words and the
     count patterns that mark a call as a police matter, written the way 110 notes are, and the phrases in
     which a word means something harmless. Edited in the admin; every change bumps the catalog version, so
     every process compiles the new vocabulary into its automaton (patterns: once per version)."""
 
     code = models.SlugField(_("code"), max_length=24, unique=True)
-    name_zh = models.CharField(_("Chinese name"), max_length=64)
-    name_en = models.CharField(_("English name"), max_length=96)
     words = models.JSONField(_("words"), default=list, blank=True,
                              help_text=_('A list of words, e.g. ["被盗", "偷走"]. One hit keeps the call with the '
                                          "police unless a negation stands right before it (没有受伤)."))
@@ -117,15 +117,6 @@ class PoliceSignal(models.Model):
         verbose_name = _("police signal")
         verbose_name_plural = _("police signals")
         ordering = ["order", "code"]
-
-    def __str__(self):
-        return f"{self.code} {self.name_zh}"
-
-    @property
-    def name(self) -> str:
-        from django.utils.translation import get_language
-
-        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
 
     def clean(self):
         from django.core.exceptions import ValidationError

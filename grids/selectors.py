@@ -11,11 +11,6 @@ from django.utils import timezone
 from . import spatial
 from .models import Grid, HotspotCase, HotspotStatus, PatrolArea, PatrolLine, PatrolPoint, Unit
 
-# A non-police call: the dispatcher said so, or nobody has decided yet and the rules did not keep it with
-# the police (suggested non-police, or undecided).
-NON_POLICE = Q(is_police=False) | (Q(is_police__isnull=True)
-                                   & (Q(suggested_police=False) | Q(suggested_police__isnull=True)))
-
 
 def day_start(day) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
@@ -215,12 +210,16 @@ def _period_filter(hour_from: int, hour_to: int) -> Q:
 
 
 def hotspot_call_count(case: HotspotCase, start, end) -> int:
+    from incidents.models import NON_POLICE
+
     return (_grid_calls(case.grid).filter(NON_POLICE, _period_filter(case.hour_from, case.hour_to),
                                           received_at__gte=start, received_at__lt=end).count())
 
 
 def hotspot_daily_counts(case: HotspotCase, first_day, end_day) -> dict:
     """{day: non-police calls in the case's grid and period} for days in [first_day, end_day)."""
+    from incidents.models import NON_POLICE
+
     rows = (_grid_calls(case.grid).filter(NON_POLICE, _period_filter(case.hour_from, case.hour_to),
                                           received_at__gte=day_start(first_day),
                                           received_at__lt=day_start(end_day))
@@ -230,7 +229,7 @@ def hotspot_daily_counts(case: HotspotCase, first_day, end_day) -> dict:
 
 def hotspot_candidates(day, threshold: int | None = None) -> list[dict]:
     """Micro grids with at least the threshold of non-police calls on a day, without an open case."""
-    from incidents.models import Call
+    from incidents.models import NON_POLICE, Call
 
     threshold = threshold or settings.HOTSPOT_THRESHOLD
     open_grids = HotspotCase.objects.filter(status=HotspotStatus.OPEN).values("grid_id")

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.phones import phone_mask
@@ -35,6 +36,14 @@ class Channel(models.TextChoices):
     APP = "app", _("App / online")
     WALK_IN = "walk_in", _("Walk-in")
     TRANSFER = "transfer", _("Transferred from 12345/119/120")
+
+
+# The police/non-police decision over calls: the dispatcher's, or while the dispatcher has not decided, the
+# suggestion's. Non-police is everything not kept with the police: a suggestion left undecided
+# (suggested_police null) counts there, so the two add up to the calls (the daily review, the grids).
+POLICE = Q(is_police=True) | Q(is_police__isnull=True, suggested_police=True)
+NON_POLICE = Q(is_police=False) | (Q(is_police__isnull=True)
+                                   & (Q(suggested_police=False) | Q(suggested_police__isnull=True)))
 
 
 class Call(models.Model):

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from core.phones import phone_normalise
+from diversion.routing import DECISIONS
 
 from .models import Call, Channel
 
@@ -80,7 +81,7 @@ class CallSerializer(serializers.ModelSerializer):
     caller_phone_masked = serializers.CharField(source="masked_phone", read_only=True)
     micro_grid = serializers.SlugRelatedField(slug_field="code", read_only=True)
     suggested_decision = serializers.ChoiceField(
-        choices=["police", "non_police", "undecided"], read_only=True,
+        choices=DECISIONS, read_only=True,
         help_text="The suggestion's keep-or-divert decision; undecided: the dispatcher decides.")
 
     class Meta:

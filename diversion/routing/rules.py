@@ -4,8 +4,8 @@ Every word the rules know goes into one automaton: the catalog's keywords (with 
 sub-category's keep-with-police words, the police signals' words (PoliceSignal: theft, robbery, violence,
 traffic, a group…, admin-edited), and the exclusion phrases. One pass over a text finds them all with their
 spans; exclusions and negations are then applied to the hits, not by scanning again. The signals' count
-patterns (regular expressions: 10余名工人…讨要) are joined into one expression, compiled once per catalog
-version, and searched once per text.
+patterns (regular expressions: 10余名工人…讨要) are compiled once per catalog version; each one's anchor
+words (_anchors) are words of the same automaton, so a pattern is searched only in a text that holds one.
 
 The compiled form carries the catalog version it was built from (CatalogVersion "catalog", bumped by the
 catalog-change signal in the same transaction as the change). A process compares it with the database at
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import ahocorasick
 from django.conf import settings
 from django.db.models import F
+from django.utils.functional import lazy
 
 # A match directly preceded by one of these, with at most 发生/任何/人/人员 between, is negated (“没有人受伤”,
 # “未打架”, “未发生冲突”). Only directly: a negation further back belongs to something else (“无缘无故被打了”,
@@ -89,20 +90,23 @@ def compile_rules(version: int, categories, signals=(), divert_min_evidence: flo
         if word:
             actions.setdefault(word, []).append(action)
 
+    def add_exclusions(exclusions, scope: int) -> None:
+        """{word: [phrases in which it is harmless]} for a category (scope: its index) or the signals (-1)."""
+        for word, phrases in (exclusions if isinstance(exclusions, dict) else {}).items():
+            for phrase in phrases if isinstance(phrases, list) else [phrases]:
+                offsets = _offsets(str(phrase), word)
+                if offsets:
+                    add(str(phrase), (_EXCLUDE, scope, word, offsets))
+
     reason_codes, reason_labels = [], []
     patterns = []
     for signal in signals:
         idx = len(reason_codes)
         reason_codes.append(signal.code)
-        reason_labels.append(_SignalName(signal.name_zh, signal.name_en))
+        reason_labels.append(_name_in_language(signal))  # a bilingual row, read in the active language
         for w in _strings(signal.words):
             add(w, (_POLICE, idx))
-        exclusions = signal.exclusions if isinstance(signal.exclusions, dict) else {}
-        for word, phrases in exclusions.items():
-            for phrase in phrases if isinstance(phrases, list) else [phrases]:
-                offsets = _offsets(str(phrase), word)
-                if offsets:
-                    add(str(phrase), (_EXCLUDE, -1, word, offsets))
+        add_exclusions(signal.exclusions, -1)
         for pattern in _strings(signal.patterns):
             try:
                 compiled_pattern = re.compile(pattern)
@@ -120,13 +124,8 @@ def compile_rules(version: int, categories, signals=(), divert_min_evidence: flo
             if isinstance(w, str) and w.strip():
                 w = w.strip()
                 add(w, (_KEYWORD, cidx, _weight(weights.get(w), w)))
-        exclusions = cat.keyword_exclusions if isinstance(cat.keyword_exclusions, dict) else {}
-        for word, phrases in exclusions.items():
-            for phrase in phrases if isinstance(phrases, list) else [phrases]:
-                offsets = _offsets(str(phrase), word)
-                if offsets:
-                    add(str(phrase), (_EXCLUDE, cidx, word, offsets))
-        police_words = [w for w in cat.police_keywords or [] if isinstance(w, str) and w.strip()]
+        add_exclusions(cat.keyword_exclusions, cidx)
+        police_words = _strings(cat.police_keywords)
         if police_words:
             ridx = len(reason_codes)
             reason_codes.append(f"category:{cat.code}")
@@ -200,24 +199,7 @@ def _best(sets: list[frozenset[str]]) -> frozenset[str] | None:
     return max(sets, key=lambda s: (min(map(len, s)), -len(s)), default=None)
 
 
-class _SignalName:
-    """A signal's name in the active language (a catalog row is bilingual, not a gettext string)."""
-
-    __slots__ = ("zh", "en")
-
-    def __init__(self, zh: str, en: str):
-        self.zh, self.en = zh, en
-
-    def __str__(self):
-        from django.utils.translation import get_language
-
-        return self.en if (get_language() or "").startswith("en") and self.en else self.zh
-
-    def __eq__(self, other):
-        return str(self) == str(other)
-
-    def __hash__(self):
-        return hash(self.zh)
+_name_in_language = lazy(lambda row: row.name, str)  # BilingualName.name, when the label is shown
 
 
 def _strings(values) -> list[str]:

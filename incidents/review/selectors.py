@@ -14,14 +14,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay
 from django.utils import timezone
 
-from ..models import Call
-
-# The police/non-police decision: the dispatcher's, or while the dispatcher has not decided the suggestion
-# (as grids.selectors). Non-police is everything not kept with the police: a suggestion left undecided
-# (suggested_police null) counts there, so the two figures add up to the calls.
-POLICE = Q(is_police=True) | Q(is_police__isnull=True, suggested_police=True)
-NON_POLICE = Q(is_police=False) | (Q(is_police__isnull=True)
-                                   & (Q(suggested_police=False) | Q(suggested_police__isnull=True)))
+from ..models import NON_POLICE, POLICE, Call
 
 
 def large_of(prefix: str = ""):
