@@ -161,8 +161,10 @@ class PoliceSignalAdmin(admin.ModelAdmin):
 class RoutingSettingsAdmin(admin.ModelAdmin):
     """The one row of routing settings: edited, never added twice or deleted."""
 
-    list_display = ("__str__", "divert_min_evidence", "updated_at")
-    fields = ("divert_min_evidence",)
+    list_display = ("__str__", "divert_min_evidence", "model_police_min", "model_veto_min", "model_divert_max",
+                    "department_min_confidence", "updated_at")
+    fields = ("divert_min_evidence", "model_police_min", "model_veto_min", "model_divert_max",
+              "department_min_confidence")
 
     def has_add_permission(self, request):
         return not RoutingSettings.objects.exists()

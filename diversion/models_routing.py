@@ -64,6 +64,10 @@ class RoutingModel(models.Model):
     class Kind(models.TextChoices):
         CATEGORY = "category", _("Sub-category or police (trained on confirmed calls)")
         FAMILY = "family", _("Department family (trained on a labelled file)")
+        KEEP = "keep", _("Keep or divert: police or not (trained on confirmed calls or labelled files)")
+
+    # A department model (category or family) and a keep-or-divert model are active side by side.
+    DEPARTMENT_KINDS = (Kind.CATEGORY, Kind.FAMILY)
 
     version = models.PositiveIntegerField(_("version"), unique=True)
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.CATEGORY)
@@ -84,8 +88,10 @@ class RoutingModel(models.Model):
         verbose_name_plural = _("routing models")
         ordering = ["-version"]
         constraints = [
-            models.UniqueConstraint(fields=["active"], condition=models.Q(active=True),
+            models.UniqueConstraint(fields=["active"], condition=models.Q(active=True) & ~models.Q(kind="keep"),
                                     name="routing_model_one_active"),
+            models.UniqueConstraint(fields=["active"], condition=models.Q(active=True, kind="keep"),
+                                    name="routing_model_one_active_keep"),
         ]
 
     def __str__(self):
@@ -149,6 +155,23 @@ class RoutingSettings(models.Model):
         help_text=_("A call is suggested non-police only when the best sub-category's matched words weigh at "
                     "least this much (a word weighs its length unless the catalog says otherwise) and no police "
                     "signal is present; with less, the dispatcher decides."))
+    # How the keep-or-divert model may move the rules' decision (it never clears a police signal).
+    model_police_min = models.FloatField(
+        _("model's police probability to keep an undecided call"), default=0.7,
+        help_text=_("An undecided call is suggested to stay with the police when the keep-or-divert model gives "
+                    "it at least this probability of being a police matter."))
+    model_veto_min = models.FloatField(
+        _("model's police probability to hold back a diversion"), default=0.5,
+        help_text=_("A call the rules would divert becomes undecided when the keep-or-divert model gives it at "
+                    "least this probability of being a police matter."))
+    model_divert_max = models.FloatField(
+        _("model's police probability under which an undecided call may be diverted"), default=0.1,
+        help_text=_("An undecided call is suggested for diversion only when the keep-or-divert model gives it "
+                    "less than this probability of being a police matter and the department model is confident."))
+    department_min_confidence = models.FloatField(
+        _("department model's confidence to divert an undecided call"), default=0.8,
+        help_text=_("The department model's confidence in its answer needed, with the keep-or-divert model's "
+                    "low police probability, to suggest diverting an undecided call."))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

@@ -3,8 +3,10 @@
 Text in; out: the keep-or-divert decision (police, non_police or undecided) and why, ranked sub-category
 candidates with the words that matched and where, the learned model's opinion, and flags for the
 dispatcher where the model and the rules disagree or the model is unsure. The keyword rules and the police
-signals are compiled into one Aho-Corasick automaton (rules.py); the model is learning.py. A police signal
-always wins: the model never turns `police` off, and never turns it on either (it flags instead).
+signals are compiled into one Aho-Corasick automaton (rules.py); the models are learning.py: a department
+model (sub-category or department family) that re-ranks the candidates, and a keep-or-divert model that may
+move the decision within the thresholds of RoutingSettings (weigh_keep). A police signal always wins: no
+model ever turns a police decision off.
 
 The package holds the whole engine: rules (the compiled keywords, police signals and the catalog's version
 counters), learning (the scikit-learn model: training, storage, the active model per process), families
@@ -37,7 +39,7 @@ from .rules import (
 
 __all__ = [
     "DECISIONS", "DECISION_LABELS", "FAMILIES", "MAX_CANDIDATES", "NEGATIONS", "NEGATION_WINDOW", "NON_POLICE",
-    "POLICE", "UNDECIDED", "Candidate", "Flag", "Match", "ModelOpinion", "PoliceReason", "Suggestion",
+    "POLICE", "UNDECIDED", "Candidate", "Flag", "KeepOpinion", "Match", "ModelOpinion", "PoliceReason", "Suggestion",
     "catalog_bump", "catalog_reset", "current_rules", "department_for", "family_of", "highlight_spans", "suggest",
     "suggest_many",
 ]
@@ -51,6 +53,8 @@ FLAG_LABELS = {
     "low_confidence": _("The model is not sure"),
     "model_police": _("The model thinks this is a police matter"),
     "model_only": _("No keyword matched: the suggestion is the model's alone"),
+    "model_veto": _("The model thinks this may be a police matter"),
+    "model_divert": _("No rule decided: both models suggest diverting"),
 }
 
 
@@ -120,6 +124,14 @@ class ModelOpinion:
 
 
 @dataclass(slots=True)
+class KeepOpinion:
+    """The keep-or-divert model's probability that the call is a police matter."""
+
+    version: int | None
+    police_probability: float
+
+
+@dataclass(slots=True)
 class Flag:
     code: str
     label: str
@@ -146,6 +158,7 @@ class Suggestion:
     model: ModelOpinion | None = None
     flags: list[Flag] = field(default_factory=list)
     evidence: float = 0.0
+    keep: KeepOpinion | None = None
 
     @property
     def police(self) -> bool:
@@ -186,6 +199,9 @@ class Suggestion:
             "model": None if self.model is None else {
                 "version": self.model.version, "kind": self.model.kind, "label": self.model.label,
                 "confidence": round(self.model.confidence, 3), "used": self.model.used,
+            },
+            "keep": None if self.keep is None else {
+                "version": self.keep.version, "police_probability": round(self.keep.police_probability, 3),
             },
             "flags": [{"code": f.code, "label": str(f.label)} for f in self.flags],
             "review": self.review,
@@ -313,33 +329,72 @@ def combine(suggestion: Suggestion, model, probs: dict[str, float], rules: Compi
     return suggestion
 
 
-def suggest(text: str, context: dict | None = None, *, model=None, use_model: bool = True) -> Suggestion:
-    """Rank sub-categories for a call text and decide whether it must stay with the police.
-
-    The active trained model (if any, and unless `use_model` is false) or the given `model` is combined
-    with the rules. `context` (address, grid, time) is accepted for engines that use it."""
-    rules = current_rules()
-    suggestion = rules_suggestion(rules, text)
-    if model is None and use_model:
-        from . import learning
-
-        model = learning.active_model()
-    if model is not None:
-        combine(suggestion, model, model.predict_proba_dicts([text or ""])[0], rules)
+def weigh_keep(suggestion: Suggestion, police_probability: float, keep_model, rules: CompiledRules) -> Suggestion:
+    """Let the keep-or-divert model move the decision, within RoutingSettings' thresholds (rules.thresholds):
+    undecided → police when it is sure enough of a police matter; non_police → undecided (a veto, flagged
+    with its reason) when it thinks the call may be one; undecided → non_police only when it finds a police
+    matter unlikely and the department model is confident too. A police decision is never touched."""
+    t = rules.thresholds
+    p = float(police_probability)
+    suggestion.keep = KeepOpinion(keep_model.version, p)
+    flag = None
+    if suggestion.decision == NON_POLICE:
+        if p >= t.veto_min:
+            suggestion.decision, flag = UNDECIDED, "model_veto"
+    elif suggestion.decision == UNDECIDED:
+        department = suggestion.model
+        if p >= t.police_min:
+            suggestion.decision, flag = POLICE, "model_police"
+        elif (p < t.divert_max and department is not None and department.label != "police"
+              and department.confidence >= t.department_min):
+            suggestion.decision, flag = NON_POLICE, "model_divert"
+    if flag and all(f.code != flag for f in suggestion.flags):
+        suggestion.flags.append(Flag(flag, FLAG_LABELS[flag]))
     return suggestion
 
 
-def suggest_many(texts: list[str], *, model=None, use_model: bool = True) -> list[Suggestion]:
-    """`suggest` for many texts, with the model run once over all of them."""
-    rules = current_rules()
-    suggestions = [rules_suggestion(rules, t) for t in texts]
-    if model is None and use_model:
+def _models(model, keep_model, use_model: bool):
+    """The models to use: the ones given (either or both), else the active stored ones unless use_model is
+    false."""
+    if model is None and keep_model is None and use_model:
         from . import learning
 
-        model = learning.active_model()
-    if model is not None and texts:
-        for s, probs in zip(suggestions, model.predict_proba_dicts([t or "" for t in texts]), strict=True):
+        return learning.active_model(), learning.active_keep_model()
+    return model, keep_model
+
+
+def suggest(text: str, context: dict | None = None, *, model=None, keep_model=None,
+            use_model: bool = True) -> Suggestion:
+    """Rank sub-categories for a call text and decide whether it must stay with the police.
+
+    The rules decide first; the department model re-ranks the candidates (combine) and the keep-or-divert
+    model may move the decision (weigh_keep). The models given replace the active stored ones; with neither
+    given, the active ones are used unless `use_model` is false. `context` (address, grid, time) is accepted
+    for engines that use it."""
+    rules = current_rules()
+    suggestion = rules_suggestion(rules, text)
+    model, keep_model = _models(model, keep_model, use_model)
+    if model is not None:
+        combine(suggestion, model, model.predict_proba_dicts([text or ""])[0], rules)
+    if keep_model is not None:
+        weigh_keep(suggestion, keep_model.police_probabilities([text or ""])[0], keep_model, rules)
+    return suggestion
+
+
+def suggest_many(texts: list[str], *, model=None, keep_model=None, use_model: bool = True) -> list[Suggestion]:
+    """`suggest` for many texts, with each model run once over all of them."""
+    rules = current_rules()
+    suggestions = [rules_suggestion(rules, t) for t in texts]
+    model, keep_model = _models(model, keep_model, use_model)
+    if not texts:
+        return suggestions
+    clean = [t or "" for t in texts]
+    if model is not None:
+        for s, probs in zip(suggestions, model.predict_proba_dicts(clean), strict=True):
             combine(s, model, probs, rules)
+    if keep_model is not None:
+        for s, p in zip(suggestions, keep_model.police_probabilities(clean), strict=True):
+            weigh_keep(s, p, keep_model, rules)
     return suggestions
 
 

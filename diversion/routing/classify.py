@@ -9,10 +9,10 @@ OUTPUT_COLUMNS = ["police_or_non_police", "category_code", "group_code", "depart
 
 
 def classification_row(suggestion, rules, model=None) -> dict:
-    """Police or not from the rules (they always win); where a non-police call would go from the combined
-    ranking. With a family model (trained on department families), the family is the model's answer and
-    the sub-category is the best-ranked one of that family, if any; a police call still gets the columns
-    saying where it would go if it were diverted."""
+    """Police or not as the suggestion decided (rules, then the keep-or-divert model); where a non-police
+    call would go from the combined ranking. With a family model (trained on department families), the
+    family is the model's answer and the sub-category is the best-ranked one of that family, if any; a police
+    call still gets the columns saying where it would go if it were diverted."""
     by_code = rules.by_code
     top = suggestion.top
     family = ""
@@ -44,14 +44,12 @@ def classification_row(suggestion, rules, model=None) -> dict:
     }
 
 
-def classify_texts(texts: list[str], *, model=None, use_model: bool = True) -> list[dict]:
-    """Rows for many texts: the rules, and `model` (or the active stored model when None) run once over all."""
-    from . import current_rules, suggest_many
+def classify_texts(texts: list[str], *, model=None, keep_model=None, use_model: bool = True) -> list[dict]:
+    """Rows for many texts: the rules, and the models given (or the active stored ones when neither is given
+    and `use_model`), each run once over all."""
+    from . import _models, current_rules, suggest_many
 
     rules = current_rules()
-    if model is None and use_model:
-        from . import learning
-
-        model = learning.active_model()
-    suggestions = suggest_many(texts, model=model, use_model=model is not None)
+    model, keep_model = _models(model, keep_model, use_model)
+    suggestions = suggest_many(texts, model=model, keep_model=keep_model, use_model=False)
     return [classification_row(s, rules, model) for s in suggestions]

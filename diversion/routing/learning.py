@@ -40,6 +40,8 @@ sys.modules.setdefault("diversion.learning", sys.modules[__name__])
 
 FORMAT = 1
 POLICE_LABEL = "police"
+NON_POLICE_LABEL = "non_police"
+KEEP = "keep"
 
 _ANON_PLACE = re.compile(r"[A-Z]\d*(?=[市区县镇乡村])")
 _DIGITS = re.compile(r"\d+")
@@ -80,26 +82,44 @@ def head(text: str) -> str:
 _PUNCT = re.compile(r"[\W_]+")
 
 
-def build_pipeline(params: dict | None = None):
+# Per kind, what build_pipeline uses unless told otherwise. The department-family model is trained on long
+# citizen messages: characters (1–3) and the opening characters, no word segmentation (jieba's dictionary
+# alone costs a worker some 150 MB). The keep-or-divert model reads short call notes: the same features.
+# `max_features` keeps each vectoriser's most frequent n-grams only: what makes the stored models small.
+KIND_PARAMS = {
+    "family": {"words": False, "max_features": 40_000},
+    "category": {"words": False, "max_features": 40_000},
+    "keep": {"words": False, "max_features": 20_000, "tune_bias": False},
+}
+
+
+def build_pipeline(params: dict | None = None, *, kind: str = "category"):
+    """The features and the vote; `params` are min_df, words (jieba word features too), max_features (per
+    vectoriser) and VoteClassifier's own, over KIND_PARAMS[kind]. Returns the pipeline and every parameter it
+    uses (stored with the model)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion, Pipeline
 
-    """The features and the vote; `params` are min_df and VoteClassifier's own. Returns the pipeline and
-    every parameter it uses (stored with the model)."""
-    params = dict(params or {})
+    params = {**KIND_PARAMS.get(kind, {}), **(params or {})}
     min_df = params.pop("min_df", 2)
+    words = params.pop("words", False)
+    max_features = params.pop("max_features", None)
     classifier = VoteClassifier(**params)
-    tfidf = {"sublinear_tf": True, "token_pattern": None}
-    features = FeatureUnion([
-        ("words", TfidfVectorizer(tokenizer=tokenize, preprocessor=normalise, ngram_range=(1, 2), min_df=min_df,
-                                  **tfidf)),
-        ("parts", TfidfVectorizer(tokenizer=tokenize_parts, preprocessor=normalise, min_df=min_df, **tfidf)),
+    tfidf = {"sublinear_tf": True, "token_pattern": None, "dtype": np.float32, "max_features": max_features}
+    parts = []
+    if words:
+        parts += [
+            ("words", TfidfVectorizer(tokenizer=tokenize, preprocessor=normalise, ngram_range=(1, 2), min_df=min_df,
+                                      **tfidf)),
+            ("parts", TfidfVectorizer(tokenizer=tokenize_parts, preprocessor=normalise, min_df=min_df, **tfidf)),
+        ]
+    parts += [
         ("chars", TfidfVectorizer(analyzer="char", preprocessor=normalise, ngram_range=(1, 3), min_df=min_df,
                                   **tfidf)),
         ("head", TfidfVectorizer(analyzer="char", preprocessor=head, ngram_range=(1, 3), **tfidf)),
-    ])
-    return Pipeline([("features", features), ("classifier", classifier)]), {"min_df": min_df,
-                                                                             **classifier.get_params()}
+    ]
+    used = {"min_df": min_df, "words": words, "max_features": max_features, **classifier.get_params()}
+    return Pipeline([("features", FeatureUnion(parts)), ("classifier", classifier)]), used
 
 
 def _standardise(scores):
@@ -112,26 +132,27 @@ def _softmax(scores):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _class_scores(clf, X):
-    """A linear model's decision scores as one column per class, also for two classes."""
-    d = clf.decision_function(X)
-    return np.column_stack([-d, d]) if d.ndim == 1 else d
+def _linear_scores(coef, intercept, X):
+    """Scores of stored (n_classes or 1) × n_features weights, one column per class, also for two classes."""
+    d = np.asarray(X @ coef.T) + intercept
+    return np.column_stack([-d[:, 0], d[:, 0]]) if d.shape[1] == 1 else d
 
 
 class VoteClassifier(ClassifierMixin, BaseEstimator):
-    """Three voters over one TF-IDF matrix: a linear SVM; an NB-SVM (per class, a linear SVM over the
-    features scaled by that class's log-count ratio, which lets the words peculiar to a class speak louder);
-    and the `neighbours` most similar training texts (cosine), weighted by similarity, for the repeat
-    messages about one place or one policy that a linear model averages away. Each voter's scores are
-    standardised per text and summed (neighbours at `neighbour_weight`). On held-out folds of the training
-    data (`calibration_folds`; 0, or fewer texts in a class than folds: neither) one offset per class is
-    fitted for macro-F1 (`tune_bias`) and one temperature, so that probabilities, a softmax of the vote,
-    make a confidence threshold mean what it says.
+    """Two voters over one TF-IDF matrix, and optionally a third: a linear SVM; an NB-SVM (per class, a
+    linear SVM over the features scaled by that class's log-count ratio, which lets the words peculiar to a
+    class speak louder); and (`neighbours` > 0) the most similar training texts (cosine), weighted by
+    similarity. Each voter's scores are standardised per text and summed (neighbours at `neighbour_weight`).
+    On held-out folds of the training data (`calibration_folds`; 0, or fewer texts in a class than folds:
+    neither) one offset per class is fitted for macro-F1 (`tune_bias`) and one temperature, so that
+    probabilities, a softmax of the vote, make a confidence threshold mean what it says.
 
-    On the dev messages (5-fold): SVM alone macro-F1 0.910, with the NB-SVM 0.911, with the neighbours
-    0.916, with the offsets 0.919. Written out because this vote is not one of scikit-learn's."""
+    Stored small: the weights as float32, the NB-SVM's ratio folded into its weights (one row per class),
+    and no training matrix unless neighbours vote. On the dev messages (5-fold) with jieba words and
+    neighbours the vote reached macro-F1 0.919 at 46 MB; the character features alone without neighbours
+    lose about 0.01 of it (see evaluate_routing). Written out because this vote is not one of scikit-learn's."""
 
-    def __init__(self, svm_c=1.0, nb_c=0.5, nb_alpha=1.0, neighbours=10, neighbour_weight=0.5, calibration_folds=3,
+    def __init__(self, svm_c=1.0, nb_c=0.5, nb_alpha=1.0, neighbours=0, neighbour_weight=0.5, calibration_folds=3,
                  tune_bias=True):
         self.svm_c = svm_c
         self.nb_c = nb_c
@@ -166,27 +187,43 @@ class VoteClassifier(ClassifierMixin, BaseEstimator):
 
         self.classes_ = np.unique(y)
         self.bias_ = np.zeros(len(self.classes_))
-        self.svm_ = LinearSVC(C=self.svm_c, class_weight="balanced", random_state=0).fit(X, y)
+        svm = LinearSVC(C=self.svm_c, class_weight="balanced", random_state=0).fit(X, y)
+        self.svm_coef_ = svm.coef_.astype(np.float32)
+        self.svm_intercept_ = svm.intercept_.astype(np.float32)
         binary = X.copy()
         binary.data[:] = 1
-        self.nb_ = []
-        for c in self.classes_:
+        # Two classes: one NB-SVM for the second class (the first's scores are its negation).
+        targets = self.classes_[1:] if len(self.classes_) == 2 else self.classes_
+        coefs, intercepts = [], []
+        for c in targets:
             inside = y == c
             pos = np.asarray(binary[inside].sum(axis=0)).ravel() + self.nb_alpha
             neg = np.asarray(binary[~inside].sum(axis=0)).ravel() + self.nb_alpha
             ratio = np.log((pos / pos.sum()) / (neg / neg.sum()))
-            svm = LinearSVC(C=self.nb_c, class_weight="balanced", random_state=0).fit(X.multiply(ratio).tocsr(), inside)
-            self.nb_.append((ratio, svm))
-        # Stored transposed, in the layout the product wants: transposing per prediction costs 40 ms.
-        self.train_t_ = X.T.tocsr()
-        self.train_labels_ = np.searchsorted(self.classes_, y)
+            nb = LinearSVC(C=self.nb_c, class_weight="balanced", random_state=0).fit(X.multiply(ratio).tocsr(), inside)
+            coefs.append(nb.coef_[0] * ratio)
+            intercepts.append(nb.intercept_[0])
+        self.nb_coef_ = np.vstack(coefs).astype(np.float32)
+        self.nb_intercept_ = np.asarray(intercepts, dtype=np.float32)
+        # Two classes: the scores (-d, d) of one text standardise to (-1, 1) whatever d is, so each voter is
+        # scaled by its spread over the training texts instead, and a probability keeps its margin.
+        self.scales_ = (float(np.std(X @ self.svm_coef_.T)) + 1e-9, float(np.std(X @ self.nb_coef_.T)) + 1e-9)
+        self.train_t_ = None
+        if self.neighbours and self.neighbour_weight:
+            # Stored transposed, in the layout prediction wants: transposing per prediction costs 40 ms.
+            self.train_t_ = X.T.tocsr()
+            self.train_labels_ = np.searchsorted(self.classes_, y)
         return self
 
     def decision_function(self, X):
         X = X.tocsr()
-        total = _standardise(_class_scores(self.svm_, X))
-        total += _standardise(np.column_stack([svm.decision_function(X.multiply(r).tocsr()) for r, svm in self.nb_]))
-        if self.neighbours and self.neighbour_weight:
+        svm = _linear_scores(self.svm_coef_, self.svm_intercept_, X)
+        nb = _linear_scores(self.nb_coef_, self.nb_intercept_, X)
+        if len(self.classes_) == 2:
+            total = svm / self.scales_[0] + nb / self.scales_[1]
+        else:
+            total = _standardise(svm) + _standardise(nb)
+        if self.train_t_ is not None:
             total += self.neighbour_weight * _standardise(self._neighbour_votes(X))
         return total + self.bias_
 
@@ -271,6 +308,12 @@ class TrainedModel:
         best = probs.argmax(axis=1)
         return [(str(classes[i]), float(row[i])) for i, row in zip(best, probs, strict=True)]
 
+    def police_probabilities(self, texts: list[str]) -> list[float]:
+        """A keep-or-divert model's probability that each text is a police matter."""
+        probs = self.pipeline.predict_proba(list(texts))
+        column = list(self.pipeline.classes_).index(POLICE_LABEL)
+        return [float(p) for p in probs[:, column]]
+
     # --- storage ------------------------------------------------------------------------------------
     def dumps(self) -> bytes:
         import sklearn
@@ -301,8 +344,27 @@ class TrainedModel:
             return cls.loads(fh.read())
 
 
+def save_models(path, department: TrainedModel | None, keep: TrainedModel | None) -> None:
+    """One file with a department model and a keep-or-divert model (evaluate_routing --save-model)."""
+    with open(path, "wb") as fh:
+        joblib.dump({"format": FORMAT, "models": {"department": department and department.dumps(),
+                                                   "keep": keep and keep.dumps()}}, fh)
+
+
+def load_models(path) -> tuple[TrainedModel | None, TrainedModel | None]:
+    """(department model, keep-or-divert model) from a file of save_models or of one TrainedModel."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    stored = joblib.load(io.BytesIO(data))
+    if isinstance(stored, dict) and stored.get("format") == FORMAT and "models" in stored:
+        models = stored["models"]
+        return tuple(TrainedModel.loads(models[k]) if models.get(k) else None for k in ("department", "keep"))
+    model = TrainedModel.loads(data)
+    return (None, model) if model.kind == KEEP else (model, None)
+
+
 def fit(texts: list[str], labels: list[str], *, kind: str, params: dict | None = None) -> TrainedModel:
-    pipeline, used = build_pipeline(params)
+    pipeline, used = build_pipeline(params, kind=kind)
     pipeline.fit(list(texts), list(labels))
     return TrainedModel(kind=kind, labels=sorted({str(x) for x in labels}), pipeline=pipeline,
                         training_size=len(texts), params=used)
@@ -365,10 +427,30 @@ def confirmed_calls_dataset():
     return texts, labels, agreed
 
 
+def confirmed_decisions_dataset():
+    """(texts, labels) for the keep-or-divert model: every call a dispatcher kept with the police ("police")
+    or diverted ("non_police")."""
+    from incidents.models import Call
+
+    rows = (Call.objects.filter(classified_at__isnull=False, is_police__isnull=False)
+            .values_list("content", "is_police"))
+    texts, labels = [], []
+    for content, is_police in rows.iterator(chunk_size=2000):
+        if content:
+            texts.append(content)
+            labels.append(POLICE_LABEL if is_police else NON_POLICE_LABEL)
+    return texts, labels
+
+
+def _not_enough(have: str, need: str) -> DomainError:
+    return DomainError(_("Not enough confirmed calls to train a model: %(have)s; it needs %(need)s. The active "
+                         "model stays.") % {"have": have, "need": need}, code="not_enough_training_data")
+
+
 def routing_model_train(*, actor=None, activate: bool = True, folds: int = 5, params: dict | None = None):
-    """Train a model from the confirmed calls, score it by cross-validation, store it as the next
-    RoutingModel version and (by default) make it the one suggestions use. Labels with fewer than
-    ROUTING_MODEL_MIN_PER_LABEL calls are left out (the rules still cover them)."""
+    """Train a department model (sub-category or police) from the confirmed calls, score it by
+    cross-validation, store it as the next RoutingModel version and (by default) make it the one suggestions
+    use. Labels with fewer than ROUTING_MODEL_MIN_PER_LABEL calls are left out (the rules still cover them)."""
     from diversion.models import RoutingModel
 
     texts, labels, agreed = confirmed_calls_dataset()
@@ -378,12 +460,10 @@ def routing_model_train(*, actor=None, activate: bool = True, folds: int = 5, pa
     keep = {label for label, n in counts.items() if n >= settings.ROUTING_MODEL_MIN_PER_LABEL}
     pairs = [(t, y, a) for t, y, a in zip(texts, labels, agreed, strict=True) if y in keep]
     if len(pairs) < settings.ROUTING_MODEL_MIN_CALLS or len(keep) < 2:
-        raise DomainError(
-            _("Not enough confirmed calls to train a model: %(n)s calls in %(k)s labels with at least %(m)s each "
-              "(need %(need)s calls and two labels).") % {
-                "n": len(pairs), "k": len(keep), "m": settings.ROUTING_MODEL_MIN_PER_LABEL,
-                "need": settings.ROUTING_MODEL_MIN_CALLS},
-            code="not_enough_training_data")
+        raise _not_enough(
+            _("%(n)s calls in %(k)s labels with at least %(m)s each") % {
+                "n": len(pairs), "k": len(keep), "m": settings.ROUTING_MODEL_MIN_PER_LABEL},
+            _("%(need)s calls and two labels") % {"need": settings.ROUTING_MODEL_MIN_CALLS})
     texts = [p[0] for p in pairs]
     labels = [p[1] for p in pairs]
     n_folds = max(2, min(folds, min(counts[label] for label in keep)))
@@ -393,6 +473,38 @@ def routing_model_train(*, actor=None, activate: bool = True, folds: int = 5, pa
     evaluation["rules_accuracy"] = sum(rules_hits) / len(rules_hits)
     model = fit(texts, labels, kind=RoutingModel.Kind.CATEGORY, params=params)
     model.metrics = evaluation
+    return store_model(model, actor=actor, activate=activate)
+
+
+def keep_model_train(*, actor=None, activate: bool = True, folds: int = 5, params: dict | None = None):
+    """Train the keep-or-divert model from the calls dispatchers kept or diverted, as routing_model_train
+    does the department model. Needs ROUTING_MODEL_MIN_CALLS calls, ROUTING_MODEL_MIN_PER_LABEL of each."""
+    texts, labels = confirmed_decisions_dataset()
+    police = labels.count(POLICE_LABEL)
+    least = min(police, len(labels) - police)
+    if len(labels) < settings.ROUTING_MODEL_MIN_CALLS or least < settings.ROUTING_MODEL_MIN_PER_LABEL:
+        raise _not_enough(
+            _("%(n)s decided calls, %(p)s kept with the police and %(d)s diverted") % {
+                "n": len(labels), "p": police, "d": len(labels) - police},
+            _("%(need)s calls and %(m)s of each") % {"need": settings.ROUTING_MODEL_MIN_CALLS,
+                                                    "m": settings.ROUTING_MODEL_MIN_PER_LABEL})
+    return store_model(train_keep(texts, labels, folds=folds, params=params), actor=actor, activate=activate)
+
+
+def train_keep(texts: list[str], labels: list[str], *, folds: int = 5, params: dict | None = None) -> TrainedModel:
+    """A keep-or-divert model with its cross-validated figures."""
+    counts = [labels.count(POLICE_LABEL), len(labels) - labels.count(POLICE_LABEL)]
+    evaluation = cross_validate(texts, labels, folds=max(2, min(folds, *counts)), params=params, kind=KEEP)
+    evaluation.pop("predicted")
+    model = fit(texts, labels, kind=KEEP, params=params)
+    model.metrics = evaluation
+    return model
+
+
+def store_model(model: TrainedModel, *, actor=None, activate: bool = True):
+    """Store a fitted model as the next RoutingModel version (audited) and, by default, activate it. The
+    models before it stay, for a rollback (routing_model_activate)."""
+    from diversion.models import RoutingModel
 
     with transaction.atomic():
         # The version is taken under a lock on the current highest row, so two trainings get two versions.
@@ -401,26 +513,30 @@ def routing_model_train(*, actor=None, activate: bool = True, folds: int = 5, pa
         model.version = version
         blob = model.dumps()
         row = RoutingModel.objects.create(
-            version=version, kind=RoutingModel.Kind.CATEGORY, trained_by=actor if getattr(
-                actor, "is_authenticated", False) else None,
-            training_size=len(texts), labels=model.labels, metrics=evaluation, params=model.params,
+            version=version, kind=model.kind,
+            trained_by=actor if getattr(actor, "is_authenticated", False) else None,
+            training_size=model.training_size, labels=model.labels, metrics=model.metrics, params=model.params,
             blob=blob, sha256=hashlib.sha256(blob).hexdigest(), active=False,
         )
         audit_write(actor=actor, action="routing_model_trained", obj=row,
-                    data={"version": version, "training_size": len(texts), "macro_f1": evaluation["macro_f1"],
-                          "accuracy": evaluation["accuracy"], "activate": activate})
+                    data={"version": version, "kind": model.kind, "training_size": model.training_size,
+                          "macro_f1": model.metrics.get("macro_f1"), "accuracy": model.metrics.get("accuracy"),
+                          "activate": activate})
         if activate:
             row = routing_model_activate(actor=actor, version=version)
     return row
 
 
 def routing_model_activate(*, actor=None, version: int):
-    """Make one stored model the one suggestions use; every process loads it at its next version check."""
+    """Make one stored model the one suggestions use in its role (department, or keep-or-divert), in place of
+    the one active before; every process loads it at its next version check."""
     from diversion.models import RoutingModel
 
     with transaction.atomic():
         row = RoutingModel.objects.select_for_update().get(version=version)
-        RoutingModel.objects.filter(active=True).exclude(pk=row.pk).update(active=False)
+        same_role = (RoutingModel.objects.filter(kind=KEEP) if row.kind == KEEP
+                     else RoutingModel.objects.filter(kind__in=RoutingModel.DEPARTMENT_KINDS))
+        same_role.filter(active=True).exclude(pk=row.pk).update(active=False)
         if not row.active:
             row.active = True
             row.save(update_fields=["active"])
@@ -436,29 +552,39 @@ def next_version() -> int:
     return (RoutingModel.objects.aggregate(v=Max("version"))["v"] or 0) + 1
 
 
-# --- The active model, cached per process --------------------------------------------------------------
+# --- The active models, cached per process --------------------------------------------------------------
 _lock = threading.Lock()
-_loaded_for: int | None = None
-_loaded: TrainedModel | None = None
+# role ("department" or "keep") -> (the model version counter it was loaded for, the model or None)
+_loaded: dict[str, tuple[int, TrainedModel | None]] = {}
 
 
 def _forget() -> None:
-    global _loaded_for, _loaded
     with _lock:
-        _loaded_for, _loaded = None, None
+        _loaded.clear()
 
 
 def active_model() -> TrainedModel | None:
-    """The active stored model (kind "category"), reloaded when its version counter moved on. Call after
-    routing.current_rules(), which asks the database for both counters in one query."""
-    global _loaded_for, _loaded
+    """The active department model (kind category or family), reloaded when the model version counter moved
+    on. Call after routing.current_rules(), which asks the database for the counters in one query."""
+    from diversion.models import RoutingModel
+
+    return _active("department", RoutingModel.DEPARTMENT_KINDS)
+
+
+def active_keep_model() -> TrainedModel | None:
+    """The active keep-or-divert model, as active_model."""
+    return _active(KEEP, (KEEP,))
+
+
+def _active(role: str, kinds) -> TrainedModel | None:
     wanted = last_versions.get("model", 0)
-    if _loaded_for is not None and _loaded_for == wanted:
-        return _loaded
+    loaded = _loaded.get(role)
+    if loaded is not None and loaded[0] == wanted:
+        return loaded[1]
     with _lock:
         from diversion.models import RoutingModel
 
-        row = (RoutingModel.objects.filter(active=True, kind=RoutingModel.Kind.CATEGORY)
+        row = (RoutingModel.objects.filter(active=True, kind__in=kinds)
                .only("version", "blob", "sha256").first())
         model = None
         if row is not None:
@@ -467,5 +593,5 @@ def active_model() -> TrainedModel | None:
                 model = TrainedModel.loads(data, version=row.version)
             else:
                 logging.getLogger(__name__).error("routing model v%s: checksum mismatch, not used", row.version)
-        _loaded, _loaded_for = model, wanted
+        _loaded[role] = (wanted, model)
         return model

@@ -51,6 +51,23 @@ class CompiledCategory:
     police_conditions: str
 
 
+@dataclass(frozen=True)
+class ModelThresholds:
+    """How the keep-or-divert model may move the rules' decision (RoutingSettings; defaults documented
+    there): at `police_min` or more an undecided call stays with the police; at `veto_min` or more a
+    diversion is held back (undecided); under `divert_max`, with the department model at `department_min`
+    or more, an undecided call is diverted."""
+
+    police_min: float = 0.7
+    veto_min: float = 0.5
+    divert_max: float = 0.1
+    department_min: float = 0.8
+
+    @classmethod
+    def of(cls, row) -> ModelThresholds:
+        return cls(row.model_police_min, row.model_veto_min, row.model_divert_max, row.department_min_confidence)
+
+
 @dataclass
 class CompiledRules:
     version: int
@@ -67,6 +84,7 @@ class CompiledRules:
     unanchored: tuple[int, ...] = ()
     # A call is suggested non-police only when the best sub-category's words weigh at least this much.
     divert_min_evidence: float = 2.0
+    thresholds: ModelThresholds = ModelThresholds()
 
     @property
     def by_code(self) -> dict[str, CompiledCategory]:
@@ -80,7 +98,8 @@ def _negated(text: str, start: int) -> bool:
     return _NEGATED_BEFORE.search(before) is not None
 
 
-def compile_rules(version: int, categories, signals=(), divert_min_evidence: float = 2.0) -> CompiledRules:
+def compile_rules(version: int, categories, signals=(), divert_min_evidence: float = 2.0,
+                  thresholds: ModelThresholds | None = None) -> CompiledRules:
     """Build the automaton from category rows (with default_department and group loaded) and police signal
     rows (PoliceSignal: code, name, words, patterns, exclusions)."""
     actions: dict[str, list[tuple]] = {}
@@ -149,7 +168,8 @@ def compile_rules(version: int, categories, signals=(), divert_min_evidence: flo
             automaton.add_word(word, _value(word, acts))
         automaton.make_automaton()
     return CompiledRules(version, automaton, compiled, reason_codes, reason_labels, sorted(actions),
-                         patterns or None, tuple(unanchored), float(divert_min_evidence))
+                         patterns or None, tuple(unanchored), float(divert_min_evidence),
+                         thresholds or ModelThresholds())
 
 
 def _anchors(pattern: re.Pattern) -> frozenset[str]:
@@ -379,4 +399,5 @@ def _build(version: int) -> CompiledRules:
 
     categories = Category.objects.filter(active=True).select_related("default_department", "group").order_by("code")
     signals = PoliceSignal.objects.filter(active=True).order_by("order", "code")
-    return compile_rules(version, list(categories), list(signals), RoutingSettings.current().divert_min_evidence)
+    row = RoutingSettings.current()
+    return compile_rules(version, list(categories), list(signals), row.divert_min_evidence, ModelThresholds.of(row))

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from core.management.base import MigratedCommand
 from diversion.routing.classify import OUTPUT_COLUMNS, classify_texts
-from diversion.routing.learning import TrainedModel
+from diversion.routing.learning import load_models
 
 BATCH = 500
 
@@ -18,14 +18,15 @@ class Command(MigratedCommand):
     def add_arguments(self, parser):
         parser.add_argument("input")
         parser.add_argument("output")
-        parser.add_argument("--model", help=_("A model file written by evaluate_routing --save-model. Without it "
-                                              "the active stored model, if any, is used with the rules."))
+        parser.add_argument("--model", help=_("A model file written by evaluate_routing --save-model (a department "
+                                              "model, a keep-or-divert model or both). Without it the active stored "
+                                              "models, if any, are used with the rules."))
 
     def handle(self, *args, input, output, model=None, **options):
-        trained = None
+        trained = (None, None)
         if model:
             try:
-                trained = TrainedModel.load(model)
+                trained = load_models(model)
             except OSError as exc:
                 raise CommandError(_("Cannot read the model %(path)s: %(err)s") % {"path": model, "err": exc}) from exc
         try:
@@ -53,7 +54,8 @@ class Command(MigratedCommand):
     def _write(self, writer, rows, model) -> int:
         if not rows:
             return 0
-        results = classify_texts([r.get("text") or "" for r in rows], model=model)
+        department, keep = model
+        results = classify_texts([r.get("text") or "" for r in rows], model=department, keep_model=keep)
         for row, result in zip(rows, results, strict=True):
             row.pop(None, None)  # cells beyond the header
             writer.writerow({**row, **result})
