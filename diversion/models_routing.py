@@ -161,15 +161,15 @@ class RoutingSettings(models.Model):
         help_text=_("An undecided call is suggested to stay with the police when the keep-or-divert model gives "
                     "it at least this probability of being a police matter."))
     model_veto_min = models.FloatField(
-        _("model's police probability to hold back a diversion"), default=0.5,
+        _("model's police probability to hold back a diversion"), default=0.9,
         help_text=_("A call the rules would divert becomes undecided when the keep-or-divert model gives it at "
                     "least this probability of being a police matter."))
     model_divert_max = models.FloatField(
-        _("model's police probability under which an undecided call may be diverted"), default=0.1,
+        _("model's police probability under which an undecided call may be diverted"), default=0.05,
         help_text=_("An undecided call is suggested for diversion only when the keep-or-divert model gives it "
                     "less than this probability of being a police matter and the department model is confident."))
     department_min_confidence = models.FloatField(
-        _("department model's confidence to divert an undecided call"), default=0.8,
+        _("department model's confidence to divert an undecided call"), default=0.6,
         help_text=_("The department model's confidence in its answer needed, with the keep-or-divert model's "
                     "low police probability, to suggest diverting an undecided call."))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -62,15 +62,20 @@ def slips_remind_unaccepted() -> int:
 
 
 @shared_task
-def routing_model_train(activate: bool = True) -> int | None:
-    """Routing engine (issue 7): train a model from the confirmed calls and store it as the next version.
-    Running it twice stores two versions from the same data (harmless; the newest is active). Returns the
-    version, or None when there are not yet enough confirmed calls."""
+def routing_model_train(activate: bool = True) -> dict[str, int | None]:
+    """Routing engine (issues 7 and 30): train the department model and the keep-or-divert model from the
+    confirmed calls and store each as the next version (the older ones stay, for a rollback). Running it
+    twice stores two versions of each from the same data (harmless; the newest is active). Returns each
+    model's version, None for one without enough confirmed calls yet (its active model stays)."""
     from core.errors import DomainError
 
+    from .routing.learning import keep_model_train
     from .routing.learning import routing_model_train as train
 
-    try:
-        return train(actor=None, activate=activate).version
-    except DomainError:
-        return None
+    versions: dict[str, int | None] = {}
+    for name, trainer in (("department", train), ("keep", keep_model_train)):
+        try:
+            versions[name] = trainer(actor=None, activate=activate).version
+        except DomainError:
+            versions[name] = None
+    return versions

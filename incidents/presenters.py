@@ -37,6 +37,7 @@ def call_panel_context(user, call: Call) -> dict:
     related_ids = set(repeats.get("phone_calls", [])) | set(repeats.get("place_calls", []))
     related = Call.objects.filter(pk__in=related_ids).select_related("category").order_by("-received_at")
     decision = stored_decision(stored)
+    flags = {f["code"] for f in stored.get("flags", [])}
     if decision == POLICE:
         default_choice = "police"
     elif decision == NON_POLICE and suggestions:
@@ -52,6 +53,10 @@ def call_panel_context(user, call: Call) -> dict:
         "police_forced": decision == POLICE,
         "decision": decision,
         "decision_label": DECISION_LABELS[decision],
+        # The keep-or-divert model's police probability, and whether it moved the decision (routing.weigh_keep).
+        "keep": stored.get("keep"),
+        "model_kept": decision == POLICE and "model_police" in flags,
+        "vetoed": decision == UNDECIDED and "model_veto" in flags,
         "repeats": repeats,
         "repeats_flagged": repeats_flagged(repeats),
         "related_calls": related,

@@ -19,12 +19,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='routingsettings',
             name='department_min_confidence',
-            field=models.FloatField(default=0.8, help_text="The department model's confidence in its answer needed, with the keep-or-divert model's low police probability, to suggest diverting an undecided call.", verbose_name="department model's confidence to divert an undecided call"),
+            field=models.FloatField(default=0.6, help_text="The department model's confidence in its answer needed, with the keep-or-divert model's low police probability, to suggest diverting an undecided call.", verbose_name="department model's confidence to divert an undecided call"),
         ),
         migrations.AddField(
             model_name='routingsettings',
             name='model_divert_max',
-            field=models.FloatField(default=0.1, help_text='An undecided call is suggested for diversion only when the keep-or-divert model gives it less than this probability of being a police matter and the department model is confident.', verbose_name="model's police probability under which an undecided call may be diverted"),
+            field=models.FloatField(default=0.05, help_text='An undecided call is suggested for diversion only when the keep-or-divert model gives it less than this probability of being a police matter and the department model is confident.', verbose_name="model's police probability under which an undecided call may be diverted"),
         ),
         migrations.AddField(
             model_name='routingsettings',
@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='routingsettings',
             name='model_veto_min',
-            field=models.FloatField(default=0.5, help_text='A call the rules would divert becomes undecided when the keep-or-divert model gives it at least this probability of being a police matter.', verbose_name="model's police probability to hold back a diversion"),
+            field=models.FloatField(default=0.9, help_text='A call the rules would divert becomes undecided when the keep-or-divert model gives it at least this probability of being a police matter.', verbose_name="model's police probability to hold back a diversion"),
         ),
         migrations.AlterField(
             model_name='routingmodel',

@@ -329,25 +329,29 @@ def combine(suggestion: Suggestion, model, probs: dict[str, float], rules: Compi
     return suggestion
 
 
+def move_decision(decision: str, police_probability: float, department, thresholds) -> tuple[str, str | None]:
+    """The decision after the keep-or-divert model's word, and the flag saying why it moved (None: it did
+    not): undecided → police when the model is sure enough of a police matter (thresholds.police_min);
+    non_police → undecided, a veto, when it thinks the call may be one (veto_min); undecided → non_police
+    only when it finds a police matter unlikely (under divert_max) and the department model (a ModelOpinion,
+    or None) is confident in a department (department_min). A police decision is never touched."""
+    t, p = thresholds, police_probability
+    if decision == NON_POLICE and p >= t.veto_min:
+        return UNDECIDED, "model_veto"
+    if decision == UNDECIDED:
+        if p >= t.police_min:
+            return POLICE, "model_police"
+        if (p < t.divert_max and department is not None and department.label != "police"
+                and department.confidence >= t.department_min):
+            return NON_POLICE, "model_divert"
+    return decision, None
+
+
 def weigh_keep(suggestion: Suggestion, police_probability: float, keep_model, rules: CompiledRules) -> Suggestion:
-    """Let the keep-or-divert model move the decision, within RoutingSettings' thresholds (rules.thresholds):
-    undecided → police when it is sure enough of a police matter; non_police → undecided (a veto, flagged
-    with its reason) when it thinks the call may be one; undecided → non_police only when it finds a police
-    matter unlikely and the department model is confident too. A police decision is never touched."""
-    t = rules.thresholds
+    """Let the keep-or-divert model move the decision within the catalog's thresholds (move_decision)."""
     p = float(police_probability)
     suggestion.keep = KeepOpinion(keep_model.version, p)
-    flag = None
-    if suggestion.decision == NON_POLICE:
-        if p >= t.veto_min:
-            suggestion.decision, flag = UNDECIDED, "model_veto"
-    elif suggestion.decision == UNDECIDED:
-        department = suggestion.model
-        if p >= t.police_min:
-            suggestion.decision, flag = POLICE, "model_police"
-        elif (p < t.divert_max and department is not None and department.label != "police"
-              and department.confidence >= t.department_min):
-            suggestion.decision, flag = NON_POLICE, "model_divert"
+    suggestion.decision, flag = move_decision(suggestion.decision, p, suggestion.model, rules.thresholds)
     if flag and all(f.code != flag for f in suggestion.flags):
         suggestion.flags.append(Flag(flag, FLAG_LABELS[flag]))
     return suggestion

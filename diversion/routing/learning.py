@@ -95,8 +95,8 @@ KIND_PARAMS = {
 
 def build_pipeline(params: dict | None = None, *, kind: str = "category"):
     """The features and the vote; `params` are min_df, words (jieba word features too), max_features (per
-    vectoriser) and VoteClassifier's own, over KIND_PARAMS[kind]. Returns the pipeline and every parameter it
-    uses (stored with the model)."""
+    vectoriser), char_ngrams (the longest character n-gram) and VoteClassifier's own, over KIND_PARAMS[kind].
+    Returns the pipeline and every parameter it uses (stored with the model)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion, Pipeline
 
@@ -104,6 +104,7 @@ def build_pipeline(params: dict | None = None, *, kind: str = "category"):
     min_df = params.pop("min_df", 2)
     words = params.pop("words", False)
     max_features = params.pop("max_features", None)
+    longest = params.pop("char_ngrams", 3)
     classifier = VoteClassifier(**params)
     tfidf = {"sublinear_tf": True, "token_pattern": None, "dtype": np.float32, "max_features": max_features}
     parts = []
@@ -114,11 +115,12 @@ def build_pipeline(params: dict | None = None, *, kind: str = "category"):
             ("parts", TfidfVectorizer(tokenizer=tokenize_parts, preprocessor=normalise, min_df=min_df, **tfidf)),
         ]
     parts += [
-        ("chars", TfidfVectorizer(analyzer="char", preprocessor=normalise, ngram_range=(1, 3), min_df=min_df,
+        ("chars", TfidfVectorizer(analyzer="char", preprocessor=normalise, ngram_range=(1, longest), min_df=min_df,
                                   **tfidf)),
         ("head", TfidfVectorizer(analyzer="char", preprocessor=head, ngram_range=(1, 3), **tfidf)),
     ]
-    used = {"min_df": min_df, "words": words, "max_features": max_features, **classifier.get_params()}
+    used = {"min_df": min_df, "words": words, "max_features": max_features, "char_ngrams": longest,
+            **classifier.get_params()}
     return Pipeline([("features", FeatureUnion(parts)), ("classifier", classifier)]), used
 
 

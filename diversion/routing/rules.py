@@ -59,9 +59,9 @@ class ModelThresholds:
     or more, an undecided call is diverted."""
 
     police_min: float = 0.7
-    veto_min: float = 0.5
-    divert_max: float = 0.1
-    department_min: float = 0.8
+    veto_min: float = 0.9
+    divert_max: float = 0.05
+    department_min: float = 0.6
 
     @classmethod
     def of(cls, row) -> ModelThresholds:

@@ -313,7 +313,7 @@ def test_evaluate_routing_scores_keep_or_divert_and_lists_each_wrongly_diverted_
     _write(messages, ["label", "text"], [("环境保护", "工厂排放废气刺鼻"), ("交通运输", "这个事情")])
     out = StringIO()
 
-    call_command("evaluate_routing", calls=str(calls), messages=str(messages), stdout=out)
+    call_command("evaluate_routing", calls=str(calls), messages=str(messages), rules_only=True, stdout=out)
 
     values = _values(out.getvalue())
     assert {k: values[k] for k in ("must_keep", "wrongly_diverted", "wrong_divert_rate", "linkage",
@@ -336,7 +336,7 @@ def test_evaluate_routing_refuses_a_calls_file_without_its_columns(tmp_path):
 def test_the_targets_hold_on_the_real_110_notes_and_citizen_messages():
     """Real data we did not write: 411 110 call notes and 2,199 citizen messages (../shared/data)."""
     out = StringIO()
-    call_command("evaluate_routing", calls=str(CALLS), messages=str(MESSAGES), stdout=out)
+    call_command("evaluate_routing", calls=str(CALLS), messages=str(MESSAGES), rules_only=True, stdout=out)
     values = _values(out.getvalue())
 
     assert int(values["must_keep"]) > 200

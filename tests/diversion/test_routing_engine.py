@@ -312,13 +312,16 @@ def test_the_celery_task_trains_a_second_version_and_activates_it(make_call, dis
 
     settings.ROUTING_MODEL_MIN_CALLS = 10
     settings.ROUTING_VERSION_CHECK_SECONDS = 0
-    assert routing_model_train.delay().get() is None  # no confirmed calls yet
+    assert routing_model_train.delay().get() == {"department": None, "keep": None}  # no confirmed calls yet
     _confirmed_calls(make_call, dispatcher)
 
-    assert routing_model_train.delay().get() == 1
-    assert routing_model_train.delay().get() == 2
-    assert list(RoutingModel.objects.filter(active=True).values_list("version", flat=True)) == [2]
-    assert routing.suggest("老板欠薪").model.version == 2
+    assert routing_model_train.delay().get() == {"department": 1, "keep": 2}
+    assert routing_model_train.delay().get() == {"department": 3, "keep": 4}
+    assert list(RoutingModel.objects.filter(active=True).values_list("version", flat=True)) == [4, 3]
+    suggestion = routing.suggest("老板欠薪")
+    assert suggestion.model.version == 3 and suggestion.keep.version == 4
+    # The older versions stay, for a rollback.
+    assert list(RoutingModel.objects.values_list("version", flat=True)) == [4, 3, 2, 1]
 
 
 def test_the_workbench_panel_shows_the_review_flag(client, dispatcher, make_call, trained, settings, monkeypatch):

@@ -1,10 +1,16 @@
 """python manage.py evaluate_routing MESSAGES.csv [--folds 5] [--save-model PATH] [--baseline]
-python manage.py evaluate_routing --calls CALLS.csv [--messages MESSAGES.csv]
+python manage.py evaluate_routing --calls CALLS.csv [--messages MESSAGES.csv] [--quick] [--rules-only]
+                                  [--save-model PATH]
 
 With --calls and/or --messages: keep-or-divert on real 110 call notes (columns text, expected: police, divert
-or either) and on citizen messages (every one a department's: non_police is right), by the rules alone
-(diversion.routing.evaluation): must_keep, wrongly_diverted, wrong_divert_rate, linkage, linkage_diverted,
-linkage_recall, undecided_rate, citizen_non_police_rate, then each wrongly diverted note with its words.
+or either) and on citizen messages (every one a department's: non_police is right; with a label column, the
+department families the family model learns): the whole decision cross-validated (rules, the family model
+and the keep-or-divert model; each fold's models trained on the other folds of both files), or with
+--rules-only the rules alone (diversion.routing.evaluation). Prints must_keep, wrongly_diverted,
+wrong_divert_rate, linkage, linkage_diverted, linkage_recall, undecided_rate, citizen_non_police_rate, each
+wrongly diverted note with its words, then the same figures under other thresholds (sweep[...]; --quick:
+3 folds and fewer thresholds). --save-model trains both models on the whole files and writes them to one
+file for classify_texts --model.
 
 With a path: scores routing by department family on a labelled file (columns label,text; labels are the
 seven families): the rules alone through the mapping table, then the rules with a model trained and scored
@@ -35,11 +41,16 @@ class Command(MigratedCommand):
                             help=_("Train on the whole file and write the model here (for classify_texts --model)."))
         parser.add_argument("--baseline", action="store_true",
                             help=_("Also score a plain character n-gram TF-IDF with a linear SVM."))
+        parser.add_argument("--rules-only", dest="rules_only", action="store_true",
+                            help=_("With --calls/--messages: the rules alone, no models."))
+        parser.add_argument("--quick", action="store_true",
+                            help=_("With --calls/--messages: 3 folds and fewer thresholds, for iteration."))
 
     def handle(self, *args, path=None, folds=5, seed=0, save_model=None, baseline=False, calls=None,
-               messages=None, **options):
+               messages=None, rules_only=False, quick=False, **options):
         if calls or messages:
-            self._keep_or_divert(calls, messages)
+            self._keep_or_divert(calls, messages, rules_only=rules_only, folds=3 if quick else folds, seed=seed,
+                                 quick=quick, save_model=None if path else save_model)
             if not path:
                 return
         elif not path:
@@ -82,26 +93,44 @@ class Command(MigratedCommand):
             model.save(save_model)
             out(f"saved_model={save_model} ({time.monotonic() - started:.0f}s)")
 
-    def _keep_or_divert(self, calls, messages):
-        result = evaluation.KeepOrDivert()
-        for path, columns, score in ((calls, ("text", "expected"), evaluation.score_calls),
-                                     (messages, ("text",), evaluation.score_messages)):
-            if not path:
-                continue
-            try:
-                rows = evaluation.read_rows(path, columns)
-            except OSError as exc:
-                raise CommandError(str(exc)) from exc
-            except ValueError as exc:
-                raise CommandError(_("%(path)s needs the columns: %(columns)s") % {
-                    "path": path, "columns": exc}) from exc
-            try:
-                score(rows, result)
-            except ValueError as exc:
-                raise CommandError(_("%(path)s: expected must be police, divert or either, not %(values)s") % {
-                    "path": path, "values": exc}) from exc
-        for line in result.lines():
-            self.stdout.write(line)
+    def _keep_or_divert(self, calls, messages, *, rules_only, folds, seed, quick, save_model):
+        out = self.stdout.write
+        try:
+            call_rows = evaluation.read_labelled(calls, "calls") if calls else []
+            labelled = bool(messages) and "label" in evaluation.read_rows(messages, ("text",))[0]
+            message_rows = evaluation.read_labelled(messages, "messages", labelled=labelled) if messages else []
+        except (OSError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        if rules_only:
+            items = evaluation.suggested(call_rows) + evaluation.suggested(message_rows, calls=False)
+            for line in evaluation.tally(items).lines():
+                out(line)
+            return
+        started = time.monotonic()
+        try:
+            items = evaluation.cross_validate_decision(call_rows, message_rows, folds=folds, seed=seed,
+                                                       labelled_messages=labelled)
+        except evaluation.LabelledFileError as exc:
+            raise CommandError(str(exc)) from exc
+        for line in evaluation.tally(items).lines():
+            out(line)
+        out(f"folds={folds}")
+        out(f"cv_seconds={time.monotonic() - started:.0f}")
+        for thresholds in evaluation.sweep(quick=quick):
+            figures = evaluation.tally(items, thresholds)
+            out(f"sweep[police_min={thresholds.police_min},veto_min={thresholds.veto_min},"
+                f"divert_max={thresholds.divert_max},department_min={thresholds.department_min}]="
+                f"wrong_divert_rate={figures.wrong_divert_rate:.4f} linkage_recall={figures.linkage_recall:.4f} "
+                f"undecided_rate={figures.undecided_rate:.4f} "
+                f"citizen_non_police_rate={figures.citizen_non_police_rate:.4f}")
+        if save_model:
+            started = time.monotonic()
+            department, keep = evaluation.train_models(call_rows, message_rows, labelled_messages=labelled)
+            learning.save_models(save_model, department, keep)
+            out(f"saved_model={save_model} ({time.monotonic() - started:.0f}s)")
+            if department is not None:
+                out(f"family_model_bytes={len(department.dumps())}")
+            out(f"keep_model_bytes={len(keep.dumps())}")
 
     def _read(self, path):
         try:
