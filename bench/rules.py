@@ -1,5 +1,6 @@
-"""Benchmark: the compiled routing rules against a raw pyahocorasick scan of the same words, and the
-learned model's predictions per second.
+"""Benchmark: the compiled routing rules against a raw pyahocorasick scan of the same words, the learned
+model's predictions per second, and a full `suggest` with both active models (a department-family model and
+a keep-or-divert model) per call on one core, with the models' stored sizes and a worker's extra memory.
 
     python bench/rules.py            # 100,000 synthetic call texts, PostgreSQL (DATABASE_URL)
     python bench/rules.py --quick    # 5,000 texts; also runs on the embedded SQLite default
@@ -12,19 +13,35 @@ rules_per_s is the public `suggest(text, use_model=False)` (one automaton pass, 
 scoring, the Suggestion and its Candidates, the version check; a candidate's Match objects are made when
 first asked for, which this does not); raw_ac_per_s is one pass of a bare automaton over exactly the same
 words collecting (start, end, word) per hit. model_per_s is the model's batch predict_proba, trained
-on synthetic labelled texts. Prints name=value lines."""
+on synthetic labelled texts. suggest_p95_ms (and _p50_) is one `suggest(text)` per call with both models
+stored and active, as a web or Celery worker runs it, over real 110 notes and synthetic texts; the models
+are trained on the dev files in ../shared/data when they are beside the repository (as
+`train_routing_model --calls --messages` does), else on synthetic texts. The process is pinned to one core
+with one BLAS thread. family_model_bytes and keep_model_bytes are the stored models; worker_rss_delta_mb is
+what loading both and suggesting once adds to a fresh process that has already set Django up and compiled
+the rules. Prints name=value lines."""
 
 import argparse
 import gc
 import os
 import random
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from owndb import use_own_database
+# One core, one BLAS thread: set before numpy is imported (the figures are per core).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+if hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+from owndb import use_own_database  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+CALLS = DATA / "calls" / "police_110_dev.csv"
+MESSAGES = DATA / "messages" / "citizen_messages_dev.csv"
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 BENCH_DB = "fenliu_bench_rules"
@@ -131,6 +148,78 @@ def main():
     print(f"raw_ac_per_s={raw_per_s:.0f}")
     print(f"ratio={rules_per_s / raw_per_s:.3f}")
     print(f"model_per_s={len(sample) / model_s:.0f}")
+    full_suggest(texts, 500 if args.quick else 2000)
+
+
+def train_active_models():
+    """Both models stored and active: from the dev files when present, else from synthetic texts."""
+    from diversion.models import RoutingModel
+    from diversion.routing import evaluation, learning
+
+    RoutingModel.objects.all().delete()  # this benchmark's own database
+    if CALLS.exists() and MESSAGES.exists():
+        source = "dev_files"
+        calls = evaluation.read_labelled(str(CALLS), "calls")
+        messages = evaluation.read_labelled(str(MESSAGES), "messages")
+        department, keep = evaluation.train_models(calls, messages)
+        notes = [r["text"] for r in calls]
+    else:
+        source = "synthetic"
+        train = synthetic_texts(2000, seed=13)
+        department = learning.fit([t for t, _c in train], [c for _t, c in train], kind="category")
+        police = [t for t, _c in synthetic_texts(300, seed=17) if "，" in t]
+        keep = learning.fit(police + [t for t, _c in train[:600]], ["police"] * len(police) + ["non_police"] * 600,
+                            kind="keep")
+        notes = []
+    rows = [learning.store_model(model, activate=True) for model in (department, keep)]
+    return source, rows, notes
+
+
+def full_suggest(texts, n):
+    from diversion.routing import suggest
+
+    source, (department_row, keep_row), notes = train_active_models()
+    calls = (notes + texts)[:n] if notes else texts[:n]
+    first = suggest(calls[0])  # loads both active models from the database
+    assert first.model is not None and first.keep is not None
+    timings = []
+    for text in calls:
+        started = time.perf_counter()
+        suggest(text)
+        timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    print(f"models_trained_on={source}")
+    print(f"suggest_calls={len(calls)}")
+    print(f"suggest_p50_ms={timings[len(timings) // 2]:.2f}")
+    print(f"suggest_p95_ms={timings[int(len(timings) * 0.95)]:.2f}")
+    print(f"family_model_bytes={len(bytes(department_row.blob))}")
+    print(f"keep_model_bytes={len(bytes(keep_row.blob))}")
+    print(f"worker_rss_delta_mb={worker_rss_delta():.1f}")
+
+
+RSS_PROBE = """
+import os
+import django
+django.setup()
+from diversion.routing import current_rules, suggest
+
+def rss():
+    with open("/proc/self/status") as fh:
+        return int(next(line for line in fh if line.startswith("VmRSS")).split()[1]) / 1024
+
+current_rules()
+before = rss()
+suggestion = suggest("楼下饭店油烟太大，熏得家里全是味道")
+assert suggestion.model is not None and suggestion.keep is not None
+print(rss() - before)
+"""
+
+
+def worker_rss_delta() -> float:
+    """A fresh process (Django set up, the rules compiled) before and after both models load and suggest."""
+    out = subprocess.run([sys.executable, "-c", RSS_PROBE], capture_output=True, text=True, timeout=300,
+                         cwd=ROOT, env=os.environ.copy(), check=True)
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

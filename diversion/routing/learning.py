@@ -1,33 +1,36 @@
 """The learned side of routing: a scikit-learn text classifier trained from the calls dispatchers confirmed
 (what the rules suggested vs what was chosen), or from a labelled file (evaluate_routing).
 
-Features: TF-IDF (sublinear tf) over jieba words (uni- and bigrams), over jieba's search-mode parts of
-words, over characters (1–3) and over the opening characters alone (a message's title); classifier: the
-vote of VoteClassifier below, with probabilities calibrated on held-out folds. It trains in about a minute
-on a few thousand texts on one core.
+Three kinds: a department model (kind "category": sub-category or police, from confirmed calls; or kind
+"family": department family, from a labelled file) and the keep-or-divert model (kind "keep": police or
+not). Features: TF-IDF (sublinear tf) over characters (1–3) and over the opening characters alone (a
+message's title), each vectoriser keeping its most frequent n-grams (KIND_PARAMS); jieba word features on
+request only (params words=True: jieba's dictionary costs a worker some 70 MB). Classifier: the vote of
+vote.VoteClassifier, with probabilities calibrated on held-out folds. It trains in well under a minute on a
+few thousand texts on one core.
 
-A fitted model is stored as joblib bytes: in a RoutingModel row (the one the workbench uses) or in a file
-(evaluate_routing --save-model, classify_texts --model). joblib files run code when loaded: load only files
-this project wrote.
+A trained pipeline is compiled (compact.py) into numpy arrays and a few lines of prediction, so that a
+worker loading it imports neither scikit-learn nor joblib. It is stored as a zlib-compressed pickle: in a
+RoutingModel row (the ones suggestions use) or in a file (evaluate_routing --save-model, classify_texts
+--model). Pickles run code when loaded: load only files this project wrote.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
+import pickle
 import re
 import sys
 import threading
+import zlib
 from dataclasses import dataclass, field
 
-import joblib
 import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
-from sklearn.base import BaseEstimator, ClassifierMixin
 
 from core.audit import audit_write
 from core.errors import DomainError
@@ -38,7 +41,6 @@ from .rules import catalog_bump, last_versions
 # its old name; unpickling imports that name, so it stays an alias of this module.
 sys.modules.setdefault("diversion.learning", sys.modules[__name__])
 
-FORMAT = 1
 POLICE_LABEL = "police"
 NON_POLICE_LABEL = "non_police"
 KEEP = "keep"
@@ -100,6 +102,8 @@ def build_pipeline(params: dict | None = None, *, kind: str = "category"):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion, Pipeline
 
+    from .vote import VoteClassifier
+
     params = {**KIND_PARAMS.get(kind, {}), **(params or {})}
     min_df = params.pop("min_df", 2)
     words = params.pop("words", False)
@@ -122,128 +126,6 @@ def build_pipeline(params: dict | None = None, *, kind: str = "category"):
     used = {"min_df": min_df, "words": words, "max_features": max_features, "char_ngrams": longest,
             **classifier.get_params()}
     return Pipeline([("features", FeatureUnion(parts)), ("classifier", classifier)]), used
-
-
-def _standardise(scores):
-    """Per row: mean 0, spread 1, so voters on different scales count alike."""
-    return (scores - scores.mean(axis=1, keepdims=True)) / (scores.std(axis=1, keepdims=True) + 1e-9)
-
-
-def _softmax(scores):
-    e = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def _linear_scores(coef, intercept, X):
-    """Scores of stored (n_classes or 1) × n_features weights, one column per class, also for two classes."""
-    d = np.asarray(X @ coef.T) + intercept
-    return np.column_stack([-d[:, 0], d[:, 0]]) if d.shape[1] == 1 else d
-
-
-class VoteClassifier(ClassifierMixin, BaseEstimator):
-    """Two voters over one TF-IDF matrix, and optionally a third: a linear SVM; an NB-SVM (per class, a
-    linear SVM over the features scaled by that class's log-count ratio, which lets the words peculiar to a
-    class speak louder); and (`neighbours` > 0) the most similar training texts (cosine), weighted by
-    similarity. Each voter's scores are standardised per text and summed (neighbours at `neighbour_weight`).
-    On held-out folds of the training data (`calibration_folds`; 0, or fewer texts in a class than folds:
-    neither) one offset per class is fitted for macro-F1 (`tune_bias`) and one temperature, so that
-    probabilities, a softmax of the vote, make a confidence threshold mean what it says.
-
-    Stored small: the weights as float32, the NB-SVM's ratio folded into its weights (one row per class),
-    and no training matrix unless neighbours vote. On the dev messages (5-fold) with jieba words and
-    neighbours the vote reached macro-F1 0.919 at 46 MB; the character features alone without neighbours
-    lose about 0.01 of it (see evaluate_routing). Written out because this vote is not one of scikit-learn's."""
-
-    def __init__(self, svm_c=1.0, nb_c=0.5, nb_alpha=1.0, neighbours=0, neighbour_weight=0.5, calibration_folds=3,
-                 tune_bias=True):
-        self.svm_c = svm_c
-        self.nb_c = nb_c
-        self.nb_alpha = nb_alpha
-        self.neighbours = neighbours
-        self.neighbour_weight = neighbour_weight
-        self.calibration_folds = calibration_folds
-        self.tune_bias = tune_bias
-
-    def fit(self, X, y):
-        from sklearn.base import clone
-        from sklearn.model_selection import StratifiedKFold
-
-        y = np.asarray(y, dtype=object)
-        self._fit_voters(X, y)
-        self.temperature_ = 1.0
-        folds = self.calibration_folds
-        if folds < 2 or min(np.unique(y, return_counts=True)[1]) < folds:
-            return self
-        scores = np.zeros((len(y), len(self.classes_)))
-        for train, held in StratifiedKFold(folds, shuffle=True, random_state=0).split(np.zeros(len(y)), y):
-            part = clone(self).set_params(calibration_folds=0)._fit_voters(X[train], y[train])
-            scores[held] = part.decision_function(X[held])
-        truth = np.searchsorted(self.classes_, y)
-        if self.tune_bias:
-            self.bias_ = _fit_bias(scores, truth)
-        self.temperature_ = _fit_temperature(scores + self.bias_, truth)
-        return self
-
-    def _fit_voters(self, X, y):
-        from sklearn.svm import LinearSVC
-
-        self.classes_ = np.unique(y)
-        self.bias_ = np.zeros(len(self.classes_))
-        svm = LinearSVC(C=self.svm_c, class_weight="balanced", random_state=0).fit(X, y)
-        self.svm_coef_ = svm.coef_.astype(np.float32)
-        self.svm_intercept_ = svm.intercept_.astype(np.float32)
-        binary = X.copy()
-        binary.data[:] = 1
-        # Two classes: one NB-SVM for the second class (the first's scores are its negation).
-        targets = self.classes_[1:] if len(self.classes_) == 2 else self.classes_
-        coefs, intercepts = [], []
-        for c in targets:
-            inside = y == c
-            pos = np.asarray(binary[inside].sum(axis=0)).ravel() + self.nb_alpha
-            neg = np.asarray(binary[~inside].sum(axis=0)).ravel() + self.nb_alpha
-            ratio = np.log((pos / pos.sum()) / (neg / neg.sum()))
-            nb = LinearSVC(C=self.nb_c, class_weight="balanced", random_state=0).fit(X.multiply(ratio).tocsr(), inside)
-            coefs.append(nb.coef_[0] * ratio)
-            intercepts.append(nb.intercept_[0])
-        self.nb_coef_ = np.vstack(coefs).astype(np.float32)
-        self.nb_intercept_ = np.asarray(intercepts, dtype=np.float32)
-        # Two classes: the scores (-d, d) of one text standardise to (-1, 1) whatever d is, so each voter is
-        # scaled by its spread over the training texts instead, and a probability keeps its margin.
-        self.scales_ = (float(np.std(X @ self.svm_coef_.T)) + 1e-9, float(np.std(X @ self.nb_coef_.T)) + 1e-9)
-        self.train_t_ = None
-        if self.neighbours and self.neighbour_weight:
-            # Stored transposed, in the layout prediction wants: transposing per prediction costs 40 ms.
-            self.train_t_ = X.T.tocsr()
-            self.train_labels_ = np.searchsorted(self.classes_, y)
-        return self
-
-    def decision_function(self, X):
-        X = X.tocsr()
-        svm = _linear_scores(self.svm_coef_, self.svm_intercept_, X)
-        nb = _linear_scores(self.nb_coef_, self.nb_intercept_, X)
-        if len(self.classes_) == 2:
-            total = svm / self.scales_[0] + nb / self.scales_[1]
-        else:
-            total = _standardise(svm) + _standardise(nb)
-        if self.train_t_ is not None:
-            total += self.neighbour_weight * _standardise(self._neighbour_votes(X))
-        return total + self.bias_
-
-    def _neighbour_votes(self, X, chunk=256):
-        k = min(self.neighbours, self.train_t_.shape[1])
-        votes = np.zeros((X.shape[0], len(self.classes_)))
-        for begin in range(0, X.shape[0], chunk):
-            sims = (X[begin:begin + chunk] @ self.train_t_).toarray()
-            nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-            rows = np.arange(sims.shape[0])[:, None]
-            np.add.at(votes[begin:begin + chunk], (rows, self.train_labels_[nearest]), sims[rows, nearest])
-        return votes
-
-    def predict_proba(self, X):
-        return _softmax(self.decision_function(X) * self.temperature_)
-
-    def predict(self, X):
-        return self.classes_[self.decision_function(X).argmax(axis=1)]
 
 
 def _macro_f1(truth, predicted, n: int) -> float:
@@ -289,6 +171,12 @@ def _fit_temperature(scores, truth) -> float:
     return float(minimize_scalar(loss, bounds=(0.01, 50.0), method="bounded").x)
 
 
+def _softmax(scores):
+    from .compact import _softmax as softmax
+
+    return softmax(scores)
+
+
 @dataclass
 class TrainedModel:
     kind: str
@@ -318,18 +206,20 @@ class TrainedModel:
 
     # --- storage ------------------------------------------------------------------------------------
     def dumps(self) -> bytes:
-        import sklearn
-
-        buffer = io.BytesIO()
-        joblib.dump({"format": FORMAT, "kind": self.kind, "labels": self.labels, "pipeline": self.pipeline,
-                     "version": self.version, "training_size": self.training_size, "metrics": self.metrics,
-                     "params": self.params, "sklearn": sklearn.__version__}, buffer, compress=3)
-        return buffer.getvalue()
+        """MAGIC, then the zlib-compressed pickle of the model (its pipeline compiled: compact.py). Read
+        back with the C unpickler, no scikit-learn or joblib needed."""
+        payload = {"format": FORMAT, "kind": self.kind, "labels": self.labels, "pipeline": self.pipeline,
+                   "version": self.version, "training_size": self.training_size, "metrics": self.metrics,
+                   "params": self.params}
+        return MAGIC + zlib.compress(pickle.dumps(payload, protocol=5), 6)
 
     @classmethod
     def loads(cls, data: bytes, *, version: int | None = None) -> TrainedModel:
-        stored = joblib.load(io.BytesIO(data))
-        if not isinstance(stored, dict) or stored.get("format") != FORMAT:
+        return cls.of(_unpickle(data), version=version)
+
+    @classmethod
+    def of(cls, stored: dict, *, version: int | None = None) -> TrainedModel:
+        if "pipeline" not in stored:
             raise DomainError(_("This is not a routing model file."), code="bad_model_file")
         return cls(kind=stored["kind"], labels=stored["labels"], pipeline=stored["pipeline"],
                    version=version if version is not None else stored.get("version"),
@@ -346,28 +236,52 @@ class TrainedModel:
             return cls.loads(fh.read())
 
 
+# Version 2: the compiled pipeline in a zlib-compressed pickle. Version 1 (joblib, a scikit-learn pipeline
+# and the vote before it was stored small) is refused with a message: retrain.
+FORMAT = 2
+MAGIC = b"FENLIU-ROUTING-MODEL-2\n"
+
+
+def _unpickle(data: bytes):
+    if data.startswith(MAGIC):
+        try:
+            stored = pickle.loads(zlib.decompress(data[len(MAGIC):]))
+        except (zlib.error, pickle.UnpicklingError, EOFError) as exc:
+            raise DomainError(_("This is not a routing model file."), code="bad_model_file") from exc
+        if isinstance(stored, dict) and stored.get("format") == FORMAT:
+            return stored
+    elif data[:2] in (b"x\x9c", b"x\x01", b"x\xda", b"x^") or data[:1] == b"\x80":
+        raise DomainError(_("This model was stored by an earlier version of Fenliu; train it again "
+                            "(train_routing_model, or evaluate_routing --save-model)."), code="old_model_file")
+    raise DomainError(_("This is not a routing model file."), code="bad_model_file")
+
+
 def save_models(path, department: TrainedModel | None, keep: TrainedModel | None) -> None:
     """One file with a department model and a keep-or-divert model (evaluate_routing --save-model)."""
+    payload = {"format": FORMAT, "models": {"department": department and department.dumps(),
+                                            "keep": keep and keep.dumps()}}
     with open(path, "wb") as fh:
-        joblib.dump({"format": FORMAT, "models": {"department": department and department.dumps(),
-                                                   "keep": keep and keep.dumps()}}, fh)
+        fh.write(MAGIC + zlib.compress(pickle.dumps(payload, protocol=5), 1))
 
 
 def load_models(path) -> tuple[TrainedModel | None, TrainedModel | None]:
     """(department model, keep-or-divert model) from a file of save_models or of one TrainedModel."""
     with open(path, "rb") as fh:
-        data = fh.read()
-    stored = joblib.load(io.BytesIO(data))
-    if isinstance(stored, dict) and stored.get("format") == FORMAT and "models" in stored:
+        stored = _unpickle(fh.read())
+    if "models" in stored:
         models = stored["models"]
         return tuple(TrainedModel.loads(models[k]) if models.get(k) else None for k in ("department", "keep"))
-    model = TrainedModel.loads(data)
+    model = TrainedModel.of(stored)
     return (None, model) if model.kind == KEEP else (model, None)
 
 
 def fit(texts: list[str], labels: list[str], *, kind: str, params: dict | None = None) -> TrainedModel:
+    """Train build_pipeline's pipeline and compile it (compact.py): what is stored and predicts."""
+    from .compact import compile_pipeline
+
     pipeline, used = build_pipeline(params, kind=kind)
     pipeline.fit(list(texts), list(labels))
+    pipeline = compile_pipeline(pipeline)
     return TrainedModel(kind=kind, labels=sorted({str(x) for x in labels}), pipeline=pipeline,
                         training_size=len(texts), params=used)
 
@@ -592,7 +506,10 @@ def _active(role: str, kinds) -> TrainedModel | None:
         if row is not None:
             data = bytes(row.blob)
             if hashlib.sha256(data).hexdigest() == row.sha256:
-                model = TrainedModel.loads(data, version=row.version)
+                try:
+                    model = TrainedModel.loads(data, version=row.version)
+                except DomainError as exc:  # stored by an earlier version: suggestions go on without it
+                    logging.getLogger(__name__).error("routing model v%s: %s", row.version, exc)
             else:
                 logging.getLogger(__name__).error("routing model v%s: checksum mismatch, not used", row.version)
         _loaded[role] = (wanted, model)

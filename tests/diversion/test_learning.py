@@ -32,18 +32,18 @@ def test_the_vote_gives_probabilities_that_sum_to_one_and_learns_the_families():
     for p in probs:
         assert set(p) == set(TEXTS)
         assert sum(p.values()) == pytest.approx(1.0)
-    classifier = model.pipeline.named_steps["classifier"]
-    assert classifier.temperature_ > 0
-    assert classifier.bias_.shape == (3,)
+    vote = model.pipeline.vote
+    assert vote.temperature > 0
+    assert vote.bias.shape == (3,)
 
 
 def test_without_enough_texts_per_class_for_the_folds_there_is_no_offset_and_no_temperature():
     texts, labels = _data()
     model = learning.fit(texts, labels, kind="family", params={"min_df": 1, "calibration_folds": 10})
 
-    classifier = model.pipeline.named_steps["classifier"]
-    assert classifier.temperature_ == 1.0
-    assert not classifier.bias_.any()
+    vote = model.pipeline.vote
+    assert vote.temperature == 1.0
+    assert not vote.bias.any()
 
 
 def test_two_classes_work_too():
@@ -112,3 +112,58 @@ def test_a_model_stored_under_the_modules_old_name_still_loads(monkeypatch):
 
     sample = ["油烟太大", "欠薪不给"]
     assert loaded.predict(sample) == model.predict(sample)
+
+
+@pytest.mark.parametrize(("families", "params"), [
+    (["wages", "noise", "fumes"], {"min_df": 1}),
+    (["wages", "noise"], {"min_df": 1}),  # two classes: scaled, not standardised
+    (["wages", "noise", "fumes"], {"min_df": 1, "words": True, "neighbours": 3, "max_features": 50}),
+])
+def test_the_compiled_model_predicts_what_the_scikit_learn_pipeline_predicts(families, params):
+    from diversion.routing.compact import compile_pipeline
+
+    texts, labels = _data()
+    pairs = [(t, y) for t, y in zip(texts, labels, strict=True) if y in families]
+    pipeline, _used = learning.build_pipeline(params, kind="family")
+    pipeline.fit([t for t, _y in pairs], [y for _t, y in pairs])
+    sample = ["老板欠我工资不给", "楼上每天  半夜很吵", "烧烤", "", "ABC 123 油烟\n\n太大", "完全无关的一句话"]
+
+    compiled = compile_pipeline(pipeline)
+
+    assert list(compiled.classes_) == list(pipeline.classes_)
+    np.testing.assert_allclose(compiled.predict_proba(sample), pipeline.predict_proba(sample), rtol=1e-4, atol=1e-5)
+
+
+def test_a_worker_loads_and_runs_a_model_without_scikit_learn(tmp_path):
+    import subprocess
+    import sys
+
+    texts, labels = _data()
+    path = tmp_path / "model.bin"
+    learning.fit(texts, labels, kind="family", params={"min_df": 1}).save(path)
+    probe = (
+        "import sys, django; django.setup()\n"
+        "from diversion.routing.learning import TrainedModel\n"
+        f"m = TrainedModel.load({str(path)!r})\n"
+        "print(m.predict(['楼上半夜很吵'])[0][0])\n"
+        "print(sorted(n for n in ('sklearn', 'joblib', 'jieba') if n in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True,
+                         env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "config.settings"})
+
+    assert out.stdout.split("\n")[:2] == ["noise", "[]"]
+
+
+def test_a_model_file_of_an_earlier_version_is_refused_with_a_message(tmp_path):
+    import io
+
+    import joblib
+
+    from core.errors import DomainError
+
+    buffer = io.BytesIO()
+    joblib.dump({"format": 1, "kind": "family"}, buffer, compress=3)
+    with pytest.raises(DomainError, match="train_routing_model"):
+        learning.TrainedModel.loads(buffer.getvalue())
+    with pytest.raises(DomainError):
+        learning.TrainedModel.loads(b"not a model")

@@ -5,6 +5,7 @@ import csv
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
+from core.errors import DomainError
 from core.management.base import MigratedCommand
 from diversion.routing.classify import OUTPUT_COLUMNS, classify_texts
 from diversion.routing.learning import load_models
@@ -27,6 +28,8 @@ class Command(MigratedCommand):
         if model:
             try:
                 trained = load_models(model)
+            except DomainError as exc:
+                raise CommandError(f"{model}: {exc}") from exc
             except OSError as exc:
                 raise CommandError(_("Cannot read the model %(path)s: %(err)s") % {"path": model, "err": exc}) from exc
         try:
