@@ -169,7 +169,7 @@ class RoutingSettings(models.Model):
         help_text=_("An undecided call is suggested for diversion only when the keep-or-divert model gives it "
                     "less than this probability of being a police matter and the department model is confident."))
     department_min_confidence = models.FloatField(
-        _("department model's confidence to divert an undecided call"), default=0.6,
+        _("department model's confidence to divert an undecided call"), default=0.5,
         help_text=_("The department model's confidence in its answer needed, with the keep-or-divert model's "
                     "low police probability, to suggest diverting an undecided call."))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

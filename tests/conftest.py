@@ -42,6 +42,7 @@ def pytest_runtest_teardown(item, nextitem):
             importlib.import_module("diversion.migrations.0003_default_catalog").load(apps, None)
             importlib.import_module("diversion.migrations.0005_routing_engine").add_defaults(apps, None)
             importlib.import_module("diversion.migrations.0007_default_police_signals").load(apps, None)
+            importlib.import_module("diversion.migrations.0009_signal_exclusions").load(apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='routingsettings',
             name='department_min_confidence',
-            field=models.FloatField(default=0.6, help_text="The department model's confidence in its answer needed, with the keep-or-divert model's low police probability, to suggest diverting an undecided call.", verbose_name="department model's confidence to divert an undecided call"),
+            field=models.FloatField(default=0.5, help_text="The department model's confidence in its answer needed, with the keep-or-divert model's low police probability, to suggest diverting an undecided call.", verbose_name="department model's confidence to divert an undecided call"),
         ),
         migrations.AddField(
             model_name='routingsettings',

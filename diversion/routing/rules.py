@@ -61,7 +61,7 @@ class ModelThresholds:
     police_min: float = 0.7
     veto_min: float = 0.9
     divert_max: float = 0.05
-    department_min: float = 0.6
+    department_min: float = 0.5
 
     @classmethod
     def of(cls, row) -> ModelThresholds:

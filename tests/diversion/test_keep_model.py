@@ -271,4 +271,24 @@ def test_cross_validated_on_the_real_notes_and_messages_the_decision_is_safe():
     assert float(values["wrong_divert_rate"]) <= 0.01
     assert float(values["linkage_recall"]) >= 0.85
     assert float(values["undecided_rate"]) <= 0.35
-    assert float(values["citizen_non_police_rate"]) >= 0.80
+    assert float(values["citizen_non_police_rate"]) >= 0.84  # 0.850 when written; the target is 0.85
+
+
+# --- the signals' words in another sense (migration 0009) ---------------------------------------------
+
+@pytest.mark.parametrize(("text", "decision"), [  # UNDECIDED here: not police (it may be diverted)
+    ("废气对居民的身体健康造成严重伤害", UNDECIDED),
+    ("老工伤人员的待遇问题一直没有解决", UNDECIDED),
+    ("学校应该培养孩子的动手能力", UNDECIDED),
+    ("办理退休异动手续时被打回三次", UNDECIDED),
+    ("在职工代表大会上当选为主任", UNDECIDED),
+    ("小区属于居民聚集区，不宜建变电站", UNDECIDED),
+    # The same words where they mean what the signal means.
+    ("对方先动手打人，我被打伤了", POLICE),
+    ("他被人打成重伤，正在医院", POLICE),
+    ("网上买东西上当了，被骗五千元", POLICE),
+    ("孩子早上离家到现在没回来", POLICE),
+])
+def test_a_signal_word_in_another_sense_is_no_police_signal(text, decision):
+    police = routing.suggest(text, use_model=False).decision == POLICE
+    assert police == (decision == POLICE)
