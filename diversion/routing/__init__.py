@@ -8,12 +8,13 @@ model (sub-category or department family) that re-ranks the candidates, and a ke
 move the decision within the thresholds of RoutingSettings (weigh_keep). A police signal always wins: no
 model ever turns a police decision off.
 
-The package holds the whole engine: rules (the compiled keywords, police signals and the catalog's version
-counters), learning (the scikit-learn model: training, storage, the active model per process), families
-and departments (where a category goes), classify (batch classification for the commands), evaluation
-(keep-or-divert scored on labelled call notes and messages). It may import diversion's models, grids'
-models and core; nothing in it imports views, services or tasks. learning is imported only when a model
-is used (it loads scikit-learn).
+The package holds the whole engine: rules (the compiled keywords, police signals, thresholds and the
+catalog's version counters), learning (the models: training, storage, the active ones per process), vote
+(the classifier trained with scikit-learn), compact (a trained model as arrays, run without scikit-learn),
+families and departments (where a category goes), classify (batch classification for the commands),
+evaluation (keep-or-divert cross-validated on labelled call notes and messages, and the labelled files
+read and checked). It may import diversion's models, grids' models and core; nothing in it imports views,
+services or tasks. learning is imported only when a model is used; scikit-learn only to train.
 """
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ class Vote:
         self.nb_intercept = clf.nb_intercept_
         self.scales = clf.scales_
         self.bias = np.asarray(clf.bias_)
-        self.temperature = float(clf.temperature_)
+        self.temperature = float(getattr(clf, "temperature_", 1.0))  # not yet fitted while it calibrates
         self.neighbours = clf.neighbours if clf.train_t_ is not None else 0
         self.neighbour_weight = clf.neighbour_weight
         self.train_t = clf.train_t_
@@ -131,13 +131,14 @@ class Vote:
             total += self.neighbour_weight * _standardise(self._neighbour_votes(X))
         return total + self.bias
 
-    def _neighbour_votes(self, X):
+    def _neighbour_votes(self, X, chunk=256):
         k = min(self.neighbours, self.train_t.shape[1])
-        sims = (X @ self.train_t).toarray()
-        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        rows = np.arange(sims.shape[0])[:, None]
         votes = np.zeros((X.shape[0], len(self.classes_)))
-        np.add.at(votes, (rows, self.train_labels[nearest]), sims[rows, nearest])
+        for begin in range(0, X.shape[0], chunk):
+            sims = (X[begin:begin + chunk] @ self.train_t).toarray()
+            nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+            rows = np.arange(sims.shape[0])[:, None]
+            np.add.at(votes[begin:begin + chunk], (rows, self.train_labels[nearest]), sims[rows, nearest])
         return votes
 
     def predict_proba(self, X):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from .compact import _linear_scores, _softmax, _standardise
+from .compact import Vote, _softmax
 from .learning import _fit_bias, _fit_temperature
 
 
@@ -89,26 +89,8 @@ class VoteClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X):
-        X = X.tocsr()
-        svm = _linear_scores(self.svm_coef_, self.svm_intercept_, X)
-        nb = _linear_scores(self.nb_coef_, self.nb_intercept_, X)
-        if len(self.classes_) == 2:
-            total = svm / self.scales_[0] + nb / self.scales_[1]
-        else:
-            total = _standardise(svm) + _standardise(nb)
-        if self.train_t_ is not None:
-            total += self.neighbour_weight * _standardise(self._neighbour_votes(X))
-        return total + self.bias_
-
-    def _neighbour_votes(self, X, chunk=256):
-        k = min(self.neighbours, self.train_t_.shape[1])
-        votes = np.zeros((X.shape[0], len(self.classes_)))
-        for begin in range(0, X.shape[0], chunk):
-            sims = (X[begin:begin + chunk] @ self.train_t_).toarray()
-            nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-            rows = np.arange(sims.shape[0])[:, None]
-            np.add.at(votes[begin:begin + chunk], (rows, self.train_labels_[nearest]), sims[rows, nearest])
-        return votes
+        """The vote's scores: the same arithmetic as the compiled model (compact.Vote), over these arrays."""
+        return Vote(self).decision_function(X.tocsr())
 
     def predict_proba(self, X):
         return _softmax(self.decision_function(X) * self.temperature_)
