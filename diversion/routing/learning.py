@@ -246,7 +246,8 @@ def _unpickle(data: bytes):
     if data.startswith(MAGIC):
         try:
             stored = pickle.loads(zlib.decompress(data[len(MAGIC):]))
-        except (zlib.error, pickle.UnpicklingError, EOFError) as exc:
+        except (zlib.error, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError,
+                ValueError) as exc:  # not ours, damaged, or naming classes this version no longer has
             raise DomainError(_("This is not a routing model file."), code="bad_model_file") from exc
         if isinstance(stored, dict) and stored.get("format") == FORMAT:
             return stored

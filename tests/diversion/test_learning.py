@@ -96,6 +96,8 @@ def test_a_model_stored_under_the_modules_old_name_still_loads(monkeypatch):
     """Models stored before the move to diversion.routing name diversion.learning in their pickles."""
     import sys
 
+    from core.errors import DomainError
+
     texts, labels = _data()
     model = learning.fit(texts, labels, kind="family", params={"min_df": 1})
     with monkeypatch.context() as m:
@@ -105,8 +107,9 @@ def test_a_model_stored_under_the_modules_old_name_still_loads(monkeypatch):
         old = model.dumps()
     with monkeypatch.context() as m:
         m.delitem(sys.modules, "diversion.learning")
-        with pytest.raises(ModuleNotFoundError):
-            learning.TrainedModel.loads(old)  # the old name is what the bytes ask for
+        with pytest.raises(DomainError) as refused:
+            learning.TrainedModel.loads(old)
+        assert isinstance(refused.value.__cause__, ModuleNotFoundError)  # the old name is what the bytes ask for
 
     loaded = learning.TrainedModel.loads(old)
 
