@@ -292,3 +292,10 @@ def test_cross_validated_on_the_real_notes_and_messages_the_decision_is_safe():
 def test_a_signal_word_in_another_sense_is_no_police_signal(text, decision):
     police = routing.suggest(text, use_model=False).decision == POLICE
     assert police == (decision == POLICE)
+
+
+def test_the_family_evaluation_names_a_bad_line_too(tmp_path):
+    messages = tmp_path / "messages.csv"
+    _write(messages, ["label", "text"], [("环境保护", "工厂排放废气"), ("交通运输", "  ")])
+    with pytest.raises(CommandError, match="第 3 行：文本为空"):
+        call_command("evaluate_routing", str(messages), stdout=StringIO())

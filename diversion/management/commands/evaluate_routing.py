@@ -16,7 +16,6 @@ With a path: scores routing by department family on a labelled file (columns lab
 seven families): the rules alone through the mapping table, then the rules with a model trained and scored
 by stratified k-fold cross-validation, exactly as classify_texts would route each text."""
 
-import csv
 import time
 
 from django.core.management.base import CommandError
@@ -55,10 +54,11 @@ class Command(MigratedCommand):
                 return
         elif not path:
             raise CommandError(_("Give a labelled file, or --calls and/or --messages."))
-        texts, labels = self._read(path)
-        unknown = sorted(set(labels) - set(FAMILIES))
-        if unknown:
-            raise CommandError(_("Labels that are not department families: %(labels)s") % {"labels": unknown})
+        try:
+            rows = evaluation.read_labelled(path, "messages")  # a missing column, an empty text, an unknown label
+        except (OSError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        texts, labels = [r["text"] for r in rows], [r["label"].strip() for r in rows]
         out = self.stdout.write
         out(f"texts={len(texts)}")
 
@@ -131,16 +131,6 @@ class Command(MigratedCommand):
             if department is not None:
                 out(f"family_model_bytes={len(department.dumps())}")
             out(f"keep_model_bytes={len(keep.dumps())}")
-
-    def _read(self, path):
-        try:
-            with open(path, encoding="utf-8-sig", newline="") as fh:
-                rows = list(csv.DictReader(fh))
-        except OSError as exc:
-            raise CommandError(str(exc)) from exc
-        if not rows or "label" not in rows[0] or "text" not in rows[0]:
-            raise CommandError(_("The file needs the columns label and text."))
-        return [r["text"] or "" for r in rows], [r["label"].strip() for r in rows]
 
     def _baseline(self, texts, labels, folds, seed):
         from sklearn.feature_extraction.text import TfidfVectorizer
