@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin, ReadOnlyInlineMixin
@@ -137,11 +137,33 @@ class DepartmentOverrideAdmin(admin.ModelAdmin):
 
 @admin.register(RoutingModel)
 class RoutingModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Models are trained by the task or `train_routing_model`; the admin shows their figures."""
+    """Models are trained by the task or `train_routing_model`; the admin shows their figures and makes an
+    older version the one used again (a rollback, audited)."""
 
-    list_display = ("version", "kind", "created_at", "training_size", "active")
+    list_display = ("version", "kind", "created_at", "training_size", "macro_f1", "active")
     list_filter = ("kind", "active")
     exclude = ("blob",)
+    actions = ["activate"]
+
+    @admin.display(description=_("macro-F1 (cross-validated)"))
+    def macro_f1(self, obj):
+        value = (obj.metrics or {}).get("macro_f1")
+        return "—" if value is None else f"{value:.3f}"
+
+    def has_activate_permission(self, request):
+        return request.user.has_perm("diversion.change_routingmodel")
+
+    @admin.action(description=_("Use this model in its role (department, or keep or divert)"),
+                  permissions=["activate"])
+    def activate(self, request, queryset):
+        from .routing.learning import routing_model_activate
+
+        if queryset.count() != 1:
+            self.message_user(request, _("Choose exactly one model to use."), messages.ERROR)
+            return
+        row = routing_model_activate(actor=request.user, version=queryset.get().version)
+        self.message_user(request, _("Model v%(version)s (%(kind)s) is now in use.") % {
+            "version": row.version, "kind": row.get_kind_display()}, messages.SUCCESS)
 
 
 from .models import PoliceSignal, RoutingSettings  # noqa: E402

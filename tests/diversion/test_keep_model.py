@@ -299,3 +299,30 @@ def test_the_family_evaluation_names_a_bad_line_too(tmp_path):
     _write(messages, ["label", "text"], [("环境保护", "工厂排放废气"), ("交通运输", "  ")])
     with pytest.raises(CommandError, match="第 3 行：文本为空"):
         call_command("evaluate_routing", str(messages), stdout=StringIO())
+
+
+def test_an_administrator_rolls_back_to_an_older_model_in_the_admin(client, keep_model, department_model, settings):
+    from django.urls import reverse
+
+    from core.models import AuditLog
+    from tests.factories import UserFactory
+
+    settings.ROUTING_VERSION_CHECK_SECONDS = 0
+    old = learning.store_model(keep_model)
+    department = learning.store_model(department_model)
+    new = learning.store_model(_keep(POLICE_NOTES[:6], OTHER_NOTES[:6]))
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    url = reverse("admin:diversion_routingmodel_changelist")
+    assert "宏平均 F1" in client.get(url).content.decode()
+
+    response = client.post(url, {"action": "activate", "_selected_action": [old.pk]}, follow=True)
+
+    assert response.status_code == 200
+    assert set(RoutingModel.objects.filter(active=True).values_list("version", flat=True)) == {
+        old.version, department.version}
+    assert routing.suggest(UNDECIDED_TEXT).keep.version == old.version
+    assert AuditLog.objects.filter(action="routing_model_activated", object_id=str(old.pk)).exists()
+    assert RoutingModel.objects.filter(pk=new.pk).exists()  # the newer one stays too
+
+    client.post(url, {"action": "activate", "_selected_action": [old.pk, new.pk]})
+    assert routing.suggest(UNDECIDED_TEXT).keep.version == old.version  # two at once: refused
