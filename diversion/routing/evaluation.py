@@ -98,6 +98,23 @@ def read_labelled(path: str, kind: str, *, labelled: bool = True) -> list[dict]:
     return rows
 
 
+def read_files(calls: str | None, messages: str | None) -> tuple[list[dict], list[dict], bool]:
+    """(call rows, message rows, whether the messages carry department-family labels), each file read once
+    and checked by read_labelled; either path may be None."""
+    call_rows = read_labelled(calls, "calls") if calls else []
+    if not messages:
+        return call_rows, [], False
+    try:
+        message_rows = read_labelled(messages, "messages")
+    except LabelledFileError:
+        # Without a label column the messages still count (every one non-police), unlabelled.
+        message_rows = read_labelled(messages, "messages", labelled=False)
+        if message_rows and "label" in message_rows[0]:
+            raise
+        return call_rows, message_rows, False
+    return call_rows, message_rows, True
+
+
 def keep_training_set(call_rows: list[dict], message_rows: list[dict]) -> tuple[list[str], list[str]]:
     """Texts and police/non_police labels for the keep-or-divert model, which learns "must the police keep
     this?": the notes the police must keep are "police"; the linkage notes, the notes left to a dispatcher's
@@ -211,16 +228,6 @@ def cross_validate_decision(call_rows: list[dict], message_rows: list[dict], *, 
         items += suggested([call_rows[j] for j in calls_held], model=department, keep_model=keep)
         items += suggested([message_rows[j] for j in messages_held], model=department, keep_model=keep, calls=False)
     return items
-
-
-def score_calls(rows: list[dict], result: KeepOrDivert | None = None) -> KeepOrDivert:
-    """Rows with text and expected, by the rules alone. Unknown expected values raise ValueError."""
-    return tally(suggested(rows), result=result)
-
-
-def score_messages(rows: list[dict], result: KeepOrDivert | None = None) -> KeepOrDivert:
-    """Rows with text, by the rules alone: every one belongs to a department, so non_police is right."""
-    return tally(suggested(rows, calls=False), result=result)
 
 
 def sweep(*, quick: bool = False):

@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from core.audit import audit_write
 from core.errors import DomainError
 
+from .compact import _softmax
 from .rules import catalog_bump, last_versions
 
 # Models stored before this module moved here (RoutingModel rows, --save-model files) were pickled with
@@ -170,11 +170,6 @@ def _fit_temperature(scores, truth) -> float:
 
     return float(minimize_scalar(loss, bounds=(0.01, 50.0), method="bounded").x)
 
-
-def _softmax(scores):
-    from .compact import _softmax as softmax
-
-    return softmax(scores)
 
 
 @dataclass
@@ -381,15 +376,10 @@ def routing_model_train(*, actor=None, activate: bool = True, folds: int = 5, pa
             _("%(n)s calls in %(k)s labels with at least %(m)s each") % {
                 "n": len(pairs), "k": len(keep), "m": settings.ROUTING_MODEL_MIN_PER_LABEL},
             _("%(need)s calls and two labels") % {"need": settings.ROUTING_MODEL_MIN_CALLS})
-    texts = [p[0] for p in pairs]
-    labels = [p[1] for p in pairs]
-    n_folds = max(2, min(folds, min(counts[label] for label in keep)))
-    evaluation = cross_validate(texts, labels, folds=n_folds, params=params)
-    evaluation.pop("predicted")
+    model = train_scored([p[0] for p in pairs], [p[1] for p in pairs], kind=RoutingModel.Kind.CATEGORY,
+                         folds=folds, params=params)
     rules_hits = [p[2] is True or (p[2] == POLICE_LABEL and p[1] == POLICE_LABEL) for p in pairs]
-    evaluation["rules_accuracy"] = sum(rules_hits) / len(rules_hits)
-    model = fit(texts, labels, kind=RoutingModel.Kind.CATEGORY, params=params)
-    model.metrics = evaluation
+    model.metrics["rules_accuracy"] = sum(rules_hits) / len(rules_hits)
     return store_model(model, actor=actor, activate=activate)
 
 
@@ -405,15 +395,18 @@ def keep_model_train(*, actor=None, activate: bool = True, folds: int = 5, param
                 "n": len(labels), "p": police, "d": len(labels) - police},
             _("%(need)s calls and %(m)s of each") % {"need": settings.ROUTING_MODEL_MIN_CALLS,
                                                     "m": settings.ROUTING_MODEL_MIN_PER_LABEL})
-    return store_model(train_keep(texts, labels, folds=folds, params=params), actor=actor, activate=activate)
+    return store_model(train_scored(texts, labels, kind=KEEP, folds=folds, params=params), actor=actor,
+                       activate=activate)
 
 
-def train_keep(texts: list[str], labels: list[str], *, folds: int = 5, params: dict | None = None) -> TrainedModel:
-    """A keep-or-divert model with its cross-validated figures."""
-    counts = [labels.count(POLICE_LABEL), len(labels) - labels.count(POLICE_LABEL)]
-    evaluation = cross_validate(texts, labels, folds=max(2, min(folds, *counts)), params=params, kind=KEEP)
+def train_scored(texts: list[str], labels: list[str], *, kind: str, folds: int = 5,
+                 params: dict | None = None) -> TrainedModel:
+    """A model trained on all the texts, with the figures of a stratified cross-validation (as many folds as
+    the smallest label allows, at least two) as its metrics."""
+    smallest = min(labels.count(label) for label in set(labels))
+    evaluation = cross_validate(texts, labels, folds=max(2, min(folds, smallest)), params=params, kind=kind)
     evaluation.pop("predicted")
-    model = fit(texts, labels, kind=KEEP, params=params)
+    model = fit(texts, labels, kind=kind, params=params)
     model.metrics = evaluation
     return model
 
@@ -461,12 +454,6 @@ def routing_model_activate(*, actor=None, version: int):
         audit_write(actor=actor, action="routing_model_activated", obj=row, data={"version": version})
     _forget()
     return row
-
-
-def next_version() -> int:
-    from diversion.models import RoutingModel
-
-    return (RoutingModel.objects.aggregate(v=Max("version"))["v"] or 0) + 1
 
 
 # --- The active models, cached per process --------------------------------------------------------------

@@ -96,9 +96,7 @@ class Command(MigratedCommand):
     def _keep_or_divert(self, calls, messages, *, rules_only, folds, seed, quick, save_model):
         out = self.stdout.write
         try:
-            call_rows = evaluation.read_labelled(calls, "calls") if calls else []
-            labelled = bool(messages) and "label" in evaluation.read_rows(messages, ("text",))[0]
-            message_rows = evaluation.read_labelled(messages, "messages", labelled=labelled) if messages else []
+            call_rows, message_rows, labelled = evaluation.read_files(calls, messages)
         except (OSError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         if rules_only:

@@ -51,9 +51,7 @@ class Command(MigratedCommand):
 
     def _from_files(self, calls, messages, activate, folds):
         try:
-            call_rows = evaluation.read_labelled(calls, "calls") if calls else []
-            labelled = bool(messages) and "label" in evaluation.read_rows(messages, ("text",))[0]
-            message_rows = evaluation.read_labelled(messages, "messages", labelled=labelled) if messages else []
+            call_rows, message_rows, labelled = evaluation.read_files(calls, messages)
         except (OSError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         texts, labels = evaluation.keep_training_set(call_rows, message_rows)
@@ -62,15 +60,11 @@ class Command(MigratedCommand):
             raise CommandError(_("The files need notes the police must keep and texts that may be diverted, at least "
                                  "two of each: %(p)s and %(d)s.") % {
                 "p": labels.count(learning.POLICE_LABEL), "d": labels.count(learning.NON_POLICE_LABEL)})
-        models = [learning.train_keep(texts, labels, folds=folds)]
+        models = [learning.train_scored(texts, labels, kind=learning.KEEP, folds=folds)]
         if labelled:
-            family = [r["label"].strip() for r in message_rows]
-            model = learning.fit([r["text"] for r in message_rows], family, kind="family")
-            scored = learning.cross_validate([r["text"] for r in message_rows], family, kind="family",
-                                             folds=max(2, min(folds, *(family.count(f) for f in set(family)))))
-            scored.pop("predicted")
-            model.metrics = scored
-            models.append(model)
+            models.append(learning.train_scored([r["text"] for r in message_rows],
+                                                [r["label"].strip() for r in message_rows], kind="family",
+                                                folds=folds))
         # Trained first, stored together: a file that cannot be learnt from writes nothing.
         with transaction.atomic():
             return [learning.store_model(model, actor=None, activate=activate) for model in models]
