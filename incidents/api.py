@@ -1,5 +1,6 @@
-"""Calls over the API: intake from the 110 system, and one call by id."""
+"""Calls over the API: intake from the 110 system, one call by id, and the decision on a call."""
 
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -10,7 +11,7 @@ from core.roles import CanTakeCalls
 
 from . import services
 from .selectors import calls_visible_to
-from .serializers import CallIntakeSerializer, CallSerializer
+from .serializers import CallClassifySerializer, CallDecisionSerializer, CallIntakeSerializer, CallSerializer
 
 
 class CallListApi(APIView):
@@ -43,3 +44,30 @@ class CallDetailApi(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return calls_visible_to(self.request.user)
+
+
+class CallClassifyApi(APIView):
+    permission_classes = [CanTakeCalls]
+
+    @extend_schema(
+        request=CallClassifySerializer,
+        responses={
+            200: OpenApiResponse(CallDecisionSerializer, description=(
+                "Decided: the call with its slip or police assignment. `already_classified` true: the same "
+                "client already decided on this version (a retry); nothing more was done.")),
+            400: OpenApiResponse(description="Invalid input, or a police call diverted without "
+                                             "`override_reason`; nothing was written."),
+            404: OpenApiResponse(description="No such call for this user."),
+            409: OpenApiResponse(description="`stale`: the call changed since `version` (someone else decided, "
+                                             "a slip came back); `already_handled`: it is not waiting for a "
+                                             "decision. Nothing was written: GET the call and decide again."),
+        },
+    )
+    def post(self, request, pk):
+        """Decide a call: keep it with the police and send a unit, or divert it to a department on a slip.
+        Compares and sets on `version`: a decision on a call that changed meanwhile is refused (409)."""
+        call = get_object_or_404(calls_visible_to(request.user), pk=pk)
+        serializer = CallClassifySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        decision = services.call_classify(actor=request.user, call_pk=call.pk, **serializer.validated_data)
+        return Response(CallDecisionSerializer(decision, context={"request": request}).data)

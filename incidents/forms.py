@@ -82,6 +82,10 @@ class ClassifyForm(forms.Form):
     override_reason = forms.CharField(required=False, max_length=300)
     unit = forms.ModelChoiceField(Unit.objects.filter(available=True), required=False)
     note = forms.CharField(required=False, max_length=500)
+    # The call's version the page showed (services.call_classify compares and sets on it).
+    version = forms.IntegerField(min_value=0, error_messages={
+        "required": _("This page is out of date: reload it and decide again."),
+        "invalid": _("This page is out of date: reload it and decide again.")})
 
     def clean(self):
         data = super().clean()

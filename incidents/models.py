@@ -80,6 +80,9 @@ class Call(models.Model):
                                       blank=True, on_delete=models.PROTECT, related_name="+")
     classified_at = models.DateTimeField(_("classified at"), null=True, blank=True)
     return_count = models.PositiveSmallIntegerField(_("times returned"), default=0)
+    # Goes up by one with every change of status (services.call_move). A decision names the version its page
+    # showed, so a decision made on what is no longer there is refused instead of acting (issue 31).
+    version = models.PositiveIntegerField(_("version"), default=0)
 
     class Meta:
         verbose_name = _("call")

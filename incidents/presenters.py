@@ -1,4 +1,7 @@
-"""Shape a call for the dispatcher's panel: highlighted text, numbered suggestions, repeat panel."""
+"""Shape a call for the dispatcher's panel (highlighted text, numbered suggestions, repeat panel) and a
+dispatcher's decision for the call's page (what the suggestion offered, what was chosen)."""
+
+from django.utils.translation import gettext_lazy as _
 
 from diversion.models import Category, Department
 from diversion.routing import DECISION_LABELS, NON_POLICE, POLICE, UNDECIDED, highlight_spans
@@ -65,3 +68,34 @@ def call_panel_context(user, call: Call) -> dict:
         "default_choice": default_choice,
         "can_reveal": can_reveal_phone(user, call),
     }
+
+
+OUTCOME_LABELS = {
+    "accepted": _("Suggestion accepted"),
+    "overridden": _("Suggestion overridden"),
+    "own": _("Decided without a suggestion"),
+}
+
+
+def decision_summaries(rows) -> None:
+    """Give each "Classified" audit row in `rows` a `choice`: what the dispatcher's page offered, what was
+    chosen and whether that was the suggestion (accepted), something else (overridden) or the dispatcher's
+    own call on an undecided suggestion. Rows written before the outcome was kept are read from `agreed`."""
+    rows = [r for r in rows if r.action == "call_classify"]
+    codes = {c for r in rows for c in (r.data.get("suggested_category"), r.data.get("chosen_category")) if c}
+    categories = Category.objects.in_bulk(codes, field_name="code")
+
+    def named(code):
+        return f"{code} {categories[code].name}" if code in categories else code
+
+    for row in rows:
+        d = row.data
+        decision = d.get("suggested_decision") or {True: POLICE, False: NON_POLICE}.get(d.get("suggested_police"),
+                                                                                         UNDECIDED)
+        offered = str(DECISION_LABELS[decision])
+        if decision == NON_POLICE and d.get("suggested_category"):
+            offered += f" · {named(d['suggested_category'])}"
+        chosen = _("Police matter") if d.get("chosen_police") else named(d.get("chosen_category")) or "—"
+        outcome = d.get("outcome") or ("accepted" if d.get("agreed") else "overridden")
+        row.choice = {"offered": offered, "chosen": chosen, "outcome": outcome,
+                      "outcome_label": OUTCOME_LABELS[outcome], "version": d.get("version")}

@@ -10,7 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from core.phones import phone_normalise
+from diversion.models import Category, Department
 from diversion.routing import DECISIONS
+from grids.models import Unit
 
 from .models import Call, Channel
 
@@ -86,6 +88,59 @@ class CallSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Call
-        fields = ["id", "call_id", "status", "received_at", "caller_phone_masked", "address", "micro_grid",
-                  "suggested_decision", "suggested_police", "suggestions", "repeats"]
+        fields = ["id", "call_id", "status", "version", "received_at", "caller_phone_masked", "address",
+                  "micro_grid", "suggested_decision", "suggested_police", "suggestions", "repeats"]
         read_only_fields = fields
+
+
+class CallClassifySerializer(serializers.Serializer):
+    """A decision on one call, as the workbench sends it: police with a unit, or non-police with a
+    sub-category. `version` is the call's version the client showed (GET the call); `validated_data` is
+    what `incidents.services.call_classify` takes, less the actor and the call."""
+
+    version = serializers.IntegerField(min_value=0, help_text=_(
+        "The call's version when the decision was made (the `version` of GET /calls/{id}/). A call that changed "
+        "since is refused with 409."))
+    decision = serializers.ChoiceField(choices=[("police", _("Police matter")),
+                                                ("non_police", _("Divert to a department"))])
+    category = serializers.SlugRelatedField(slug_field="code", queryset=Category.objects.filter(active=True),
+                                            required=False, allow_null=True, default=None)
+    department = serializers.SlugRelatedField(slug_field="code", queryset=Department.objects.filter(active=True),
+                                              required=False, allow_null=True, default=None,
+                                              help_text=_("Empty: the sub-category's department for the call's grid."))
+    instructions = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    override_reason = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default="",
+        help_text=_("Required to divert a call the suggestion keeps with the police."))
+    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.filter(available=True), required=False,
+                                              allow_null=True, default=None)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        police = attrs.pop("decision") == "police"
+        if police and attrs.get("unit") is None:
+            raise serializers.ValidationError({"unit": [_("Choose a police unit.")]}, code="unit_required")
+        if not police and attrs.get("category") is None:
+            raise serializers.ValidationError({"category": [_("Choose a sub-category.")]}, code="category_required")
+        if police:
+            attrs["category"] = None
+        return {**attrs, "police": police}
+
+
+class CallDecisionSerializer(serializers.Serializer):
+    """What came of a decision: the call as it now is, and the slip or the police assignment."""
+
+    already_classified = serializers.BooleanField(
+        source="repeated", help_text=_("The same decision was already made on this version: nothing was done."))
+    call = CallSerializer()
+    slip = serializers.SerializerMethodField()
+    assignment = serializers.SerializerMethodField()
+
+    def get_slip(self, decision) -> dict | None:
+        slip = decision.slip
+        return {"id": slip.pk, "serial": slip.serial, "department": slip.department.code,
+                "category": slip.category.code} if slip else None
+
+    def get_assignment(self, decision) -> dict | None:
+        a = decision.assignment
+        return {"id": a.pk, "unit": a.unit_id, "unit_name": a.unit.name} if a else None

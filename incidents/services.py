@@ -38,7 +38,8 @@ def call_move(*, actor, call: Call, to_state: str, reason: str = "", data: dict 
     from_state = call.status
     CALL_TRANSITIONS.check(from_state, to_state)
     call.status = to_state
-    call.save(update_fields=["status"])
+    call.version += 1
+    call.save(update_fields=["status", "version"])
     audit_write(actor=actor, action="call_status", obj=call, call=call, from_state=from_state,
                 to_state=to_state, reason=reason, data=data)
 
@@ -102,52 +103,106 @@ def _check_dispatcher(actor):
         raise PermissionDenied
 
 
-def call_divert(*, actor, call_pk: int, category: Category, department: Department | None = None,
-                instructions: str = "", override_reason: str = ""):
-    """The dispatcher confirms a non-police sub-category: the call is diverted on a new handoff slip.
-    A call the rules keep with the police is diverted only with a stated reason for overriding them."""
+@dataclass
+class Decision:
+    """What came of a dispatcher's decision on a call: the slip it was diverted on, or the police unit sent.
+    `repeated`: the same dispatcher sent the decision again for the version it was already made on (a
+    double key press, a retry after a network error); nothing was done the second time."""
+
+    call: Call
+    slip: object = None
+    assignment: PoliceAssignment | None = None
+    repeated: bool = False
+
+
+def call_classify(*, actor, call_pk: int, version: int | None, police: bool, category: Category | None = None,
+                  department: Department | None = None, instructions: str = "", override_reason: str = "",
+                  unit=None, note: str = "") -> Decision:
+    """The dispatcher's decision on one call: keep it with the police and send a unit, or divert it to a
+    department on a new handoff slip.
+
+    `version` is the call's version the dispatcher's page showed. The decision compares and sets on it under
+    the call's row lock: the same dispatcher sending it again for that version is a no-op (`repeated`); a
+    call that changed meanwhile (another dispatcher decided, a slip came back) is refused with Conflict.
+    A decision only ever acts on `call_pk`. None skips the comparison (the demo and internal callers)."""
     from diversion.services import slip_issue
 
     _check_dispatcher(actor)
     override_reason = (override_reason or "").strip()
+    if police and unit is None:
+        raise DomainError(_("Choose a police unit."), code="unit_required")
+    if not police and category is None:
+        raise DomainError(_("Choose a sub-category."), code="category_required")
     with transaction.atomic():
         call = _lock_call(call_pk)
+        if _already_decided(actor, call, version):
+            return Decision(call, slip=call.slips.order_by("-pk").first(),
+                            assignment=call.assignments.order_by("-pk").first(), repeated=True)
         if call.status not in CALL_QUEUE_STATUSES:
             raise Conflict(_("This call was already handled."), code="already_handled")
-        if call.suggested_police and not override_reason:
+        if not police and call.suggested_police and not override_reason:
             raise DomainError(_("The rules keep this call with the police. Give a reason to divert it anyway."),
                               code="police_override_reason_required")
-        _record_choice(actor, call, category=category, police=False, override_reason=override_reason)
+        shown = call.version
+        _record_choice(actor, call, category=category, police=police, override_reason=override_reason,
+                       version=shown)
+        if police:
+            assignment = PoliceAssignment.objects.create(call=call, unit=unit, note=note, assigned_by=actor,
+                                                         dispatched_at=timezone.now())
+            call_move(actor=actor, call=call, to_state=CallStatus.ASSIGNED,
+                      reason=_("Police unit %(unit)s") % {"unit": unit.name},
+                      data={"unit": unit.pk, "assignment": assignment.pk, "note": note})
+            return Decision(call, assignment=assignment)
         slip = slip_issue(actor=actor, call=call, category=category,
                           department=department or routing.department_for(category=category, grid=call.micro_grid),
                           instructions=instructions)
         call_move(actor=actor, call=call, to_state=CallStatus.DIVERTED,
                   reason=_("Diverted on slip %(serial)s") % {"serial": slip.serial},
                   data={"slip": slip.pk, "category": category.code})
-    return slip
+        return Decision(call, slip=slip)
 
 
-def call_assign_police(*, actor, call_pk: int, unit, note: str = "", category: Category | None = None):
+def _already_decided(actor, call: Call, version: int | None) -> bool:
+    """Compare the version the dispatcher's page showed with the locked call's. True: this dispatcher
+    already decided on that very version (the decision is sent again). Raises Conflict when the call moved
+    on since the page was drawn."""
+    if version is None or version == call.version:
+        return False
+    last = call.audit_rows.filter(action="call_classify").order_by("-pk").first()
+    if last is not None and last.actor_id == actor.pk and (last.data or {}).get("version") == version:
+        return True
+    who = last.actor.get_full_name() or last.actor.username if last is not None and last.actor_id else ""
+    raise Conflict(
+        _("Call %(id)s changed after your page showed it: it is now “%(status)s”%(by)s. Nothing was done; "
+          "look at it again.") % {"id": call.call_id, "status": call.get_status_display(),
+                                  "by": _(" (decided by %(who)s)") % {"who": who} if who else ""},
+        code="stale")
+
+
+def call_divert(*, actor, call_pk: int, category: Category, department: Department | None = None,
+                instructions: str = "", override_reason: str = "", version: int | None = None):
+    """The dispatcher confirms a non-police sub-category: the call is diverted on a new handoff slip.
+    A call the rules keep with the police is diverted only with a stated reason for overriding them."""
+    return call_classify(actor=actor, call_pk=call_pk, version=version, police=False, category=category,
+                         department=department, instructions=instructions, override_reason=override_reason).slip
+
+
+def call_assign_police(*, actor, call_pk: int, unit, note: str = "", category: Category | None = None,
+                       version: int | None = None):
     """The dispatcher keeps the call with the police and sends a unit."""
-    _check_dispatcher(actor)
-    if unit is None:
-        raise DomainError(_("Choose a police unit."), code="unit_required")
-    with transaction.atomic():
-        call = _lock_call(call_pk)
-        if call.status not in CALL_QUEUE_STATUSES:
-            raise Conflict(_("This call was already handled."), code="already_handled")
-        _record_choice(actor, call, category=category, police=True)
-        assignment = PoliceAssignment.objects.create(call=call, unit=unit, note=note, assigned_by=actor,
-                                                     dispatched_at=timezone.now())
-        call_move(actor=actor, call=call, to_state=CallStatus.ASSIGNED,
-                  reason=_("Police unit %(unit)s") % {"unit": unit.name},
-                  data={"unit": unit.pk, "assignment": assignment.pk, "note": note})
-    return assignment
+    return call_classify(actor=actor, call_pk=call_pk, version=version, police=True, category=category,
+                         unit=unit, note=note).assignment
 
 
-def _record_choice(actor, call: Call, *, category: Category | None, police: bool,
-                   override_reason: str = "") -> None:
-    """Keep what was suggested and what was chosen: training data and audit record."""
+def _record_choice(actor, call: Call, *, category: Category | None, police: bool, override_reason: str = "",
+                   version: int) -> None:
+    """Keep what was suggested, what the page offered and what was chosen: training data and audit record.
+    `outcome`: accepted (the choice Enter confirmed on the page), overridden (something else), or own (the
+    suggestion was undecided, so nothing was offered)."""
+    suggested_code = call.suggested_category.code if call.suggested_category_id else None
+    decision = call.suggested_decision
+    offered = {"police": "police", "non_police": suggested_code}.get(decision)
+    chosen = "police" if police else (category.code if category else None)
     call.is_police = police
     call.category = category
     call.classified_by = actor
@@ -156,10 +211,13 @@ def _record_choice(actor, call: Call, *, category: Category | None, police: bool
     audit_write(
         actor=actor, action="call_classify", obj=call, call=call, reason=override_reason,
         data={
-            "suggested_category": call.suggested_category.code if call.suggested_category_id else None,
+            "version": version,
+            "suggested_decision": decision,
+            "suggested_category": suggested_code,
             "suggested_police": call.suggested_police,
             "chosen_category": category.code if category else None,
             "chosen_police": police,
+            "outcome": "own" if offered is None else ("accepted" if offered == chosen else "overridden"),
             "agreed": (call.suggested_police == police
                        and (police or call.suggested_category_id == (category.pk if category else None))),
         },

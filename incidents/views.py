@@ -16,7 +16,7 @@ from diversion.models import Category, CategoryGroup, HandoffSlip
 from . import services
 from .forms import CallForm, ClassifyForm, GridForm, PoliceFinishForm
 from .models import Call, PoliceAssignment
-from .presenters import call_panel_context
+from .presenters import call_panel_context, decision_summaries
 from .selectors import call_queue, calls_visible_to
 
 CENTRE = (Role.DISPATCHER, Role.SUPERVISOR)
@@ -71,22 +71,26 @@ def call_classify(request, pk):
             messages.error(request, error)
         return redirect(f"{reverse('dispatch-workbench')}?call={call.pk}")
     data = form.cleaned_data
+    police = data["decision"] == "police"
     try:
-        if data["decision"] == "police":
-            assignment = services.call_assign_police(actor=request.user, call_pk=call.pk, unit=data["unit"],
-                                                     note=data["note"])
-            messages.success(request, _("Call %(id)s sent to %(unit)s.") % {"id": call.call_id,
-                                                                           "unit": assignment.unit.name})
-        else:
-            slip = services.call_divert(actor=request.user, call_pk=call.pk, category=data["category"],
-                                        department=data["department"], instructions=data["instructions"],
-                                        override_reason=data["override_reason"])
-            messages.success(request, format_html(
-                _("Slip {serial} issued to {dept}. <a href=\"{url}\">Print</a>"),
-                serial=slip.serial, dept=slip.department.name, url=reverse("slip-print", args=[slip.pk])))
+        result = services.call_classify(
+            actor=request.user, call_pk=call.pk, version=data["version"], police=police,
+            category=None if police else data["category"], department=data["department"],
+            instructions=data["instructions"], override_reason=data["override_reason"], unit=data["unit"],
+            note=data["note"])
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(f"{reverse('dispatch-workbench')}?call={call.pk}")
+    if result.repeated:
+        messages.info(request, _("Call %(id)s was already classified; nothing more was done.") % {"id": call.call_id})
+    elif result.assignment:
+        messages.success(request, _("Call %(id)s sent to %(unit)s.") % {"id": call.call_id,
+                                                                       "unit": result.assignment.unit.name})
+    else:
+        messages.success(request, format_html(
+            _("Slip {serial} issued to {dept}. <a href=\"{url}\">Print</a>"),
+            serial=result.slip.serial, dept=result.slip.department.name,
+            url=reverse("slip-print", args=[result.slip.pk])))
     return redirect("dispatch-workbench")
 
 
@@ -114,12 +118,15 @@ def call_page(request, pk):
         "callbacks")
     if request.user.role == Role.DEPARTMENT and not request.user.is_superuser:
         slips = slips.filter(department_id=request.user.department_id)
+    timeline = list(call.audit_rows.select_related("actor"))
+    decision_summaries(timeline)
     context = {
         "call": call,
         "nav": "calls",
         "slips": slips,
         "assignments": call.assignments.select_related("unit", "assigned_by"),
-        "timeline": call.audit_rows.select_related("actor"),
+        "timeline": timeline,
+        "decision_record": next((r.choice for r in reversed(timeline) if r.action == "call_classify"), None),
         "can_reveal": services.can_reveal_phone(request.user, call),
         "grid_form": GridForm(initial={"micro_grid": call.micro_grid}),
         "finish_form": PoliceFinishForm(),

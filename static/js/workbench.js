@@ -1,7 +1,18 @@
 // Dispatcher workbench: keyboard-first. ↑/↓ move through the queue, 1–9 pick a suggestion,
 // C opens the category picker, P chooses police, Enter confirms, N opens the new-call form.
+//
+// Enter confirms only what is on screen (issue 31): a police call's Enter sends the unit, a non-police
+// call's Enter diverts to the chosen sub-category, an undecided call's Enter does nothing until the
+// dispatcher chooses. A decision is sent once; the call drawn after it does not take an Enter until the
+// dispatcher has had it in front of them (SETTLE_MS) or pressed another key, so a double press never
+// decides a call nobody read. The server backs this up: the form names the call and its version.
 (function () {
   "use strict";
+  const SETTLE_MS = 800;
+  const DECIDED_KEY = "fenliu.decidedAt";
+  const T = window.FENLIU;
+  let submitting = false;
+  let armed = true;
   const queue = document.getElementById("queue");
   const panel = document.getElementById("panel");
   const picker = document.getElementById("picker");
@@ -44,18 +55,61 @@
     document.getElementById("divert-fields").style.opacity = police ? ".45" : "1";
     const row = panel.querySelector(`#suggestions li[data-choice="${choice}"]`);
     const text = label || (row && row.dataset.label) || choice;
-    document.getElementById("choice-label").textContent = window.FENLIU.chosenLabel + ": " + text;
-    const override = document.getElementById("f-override");
-    if (override) override.required = !police;
+    document.getElementById("choice-label").textContent = T.chosenLabel + ": " + text;
+    // A call the rules keep with the police is diverted only with a reason, asked for here.
+    const field = document.getElementById("override-field");
+    if (field) {
+      field.hidden = police;
+      // Not the `required` attribute: the browser's own bubble would stop the submit before it reaches us.
+      document.getElementById("f-override").dataset.needed = police ? "" : "1";
+      if (police) document.getElementById("override-error").hidden = true;
+    }
+    hint("");
   }
+
+  function hint(text) {
+    const h = document.getElementById("key-hint");
+    if (!h) return;
+    h.textContent = text;
+    h.hidden = !text;
+  }
+
+  function arm() { armed = true; }
 
   function initPanel() {
     const p = document.getElementById("call-panel");
     if (!p) return;
+    submitting = false;
     if (p.dataset.default) choose(p.dataset.default);
     p.querySelectorAll("#suggestions li[data-choice]").forEach((li) => {
-      li.addEventListener("click", () => choose(li.dataset.choice));
+      li.addEventListener("click", () => { arm(); choose(li.dataset.choice); });
     });
+    form().addEventListener("submit", onSubmit);
+  }
+
+  // Every way of sending the decision (Enter, a click on Confirm) passes here.
+  function onSubmit(e) {
+    const f = form();
+    const override = document.getElementById("f-override");
+    let refusal = null;
+    if (submitting) refusal = "";  // already on its way: the same decision is never sent twice from a page
+    else if (!armed) refusal = T.lookFirst;
+    else if (!f.querySelector("#f-decision").value) refusal = T.chooseFirst;
+    else if (override && override.dataset.needed && !override.value.trim()) {
+      document.getElementById("override-error").hidden = false;
+      override.focus();
+      refusal = "";
+    }
+    if (refusal !== null) {
+      e.preventDefault();
+      if (refusal) hint(refusal);
+      return;
+    }
+    submitting = true;
+    sessionStorage.setItem(DECIDED_KEY, String(Date.now()));
+    const button = document.getElementById("confirm-btn");
+    button.classList.add("sending");
+    button.setAttribute("aria-disabled", "true");
   }
 
   function pickByIndex(n) {
@@ -65,10 +119,7 @@
 
   function confirm() {
     const f = form();
-    if (!f || !f.querySelector("#f-decision").value) return;
-    const override = document.getElementById("f-override");
-    if (override && override.required && !override.value.trim()) { override.focus(); return; }
-    f.requestSubmit();
+    if (f) f.requestSubmit();
   }
 
   // --- the category picker ------------------------------------------------------------------
@@ -124,6 +175,8 @@
   // --- keys -----------------------------------------------------------------------------------
   document.addEventListener("keydown", (e) => {
     if (picker.classList.contains("open") || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "Enter" && e.repeat) { e.preventDefault(); return; }  // a held key is not a decision
+    if (e.key !== "Enter") arm();  // any other key after the call is drawn: the dispatcher is on it
     const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
     if (typing) {
       if (e.key === "Escape") { document.activeElement.blur(); e.preventDefault(); }
@@ -137,7 +190,7 @@
     else if (k === "c" || k === "C" || k === "/") { openPicker(); e.preventDefault(); }
     else if (k === "p" || k === "P") { choose("police"); e.preventDefault(); }
     else if (k === "Enter") { confirm(); e.preventDefault(); }
-    else if (k === "n" || k === "N") { window.location = window.FENLIU.newCallUrl; e.preventDefault(); }
+    else if (k === "n" || k === "N") { window.location = T.newCallUrl; e.preventDefault(); }
   });
 
   queue.addEventListener("click", (e) => {
@@ -147,5 +200,13 @@
   document.body.addEventListener("htmx:afterSwap", (e) => {
     if (e.detail.target === panel) initPanel();
   });
+  // This page follows a decision the dispatcher just sent: its call takes an Enter once it has been on
+  // screen a moment, or after any other key.
+  const decidedAt = Number(sessionStorage.getItem(DECIDED_KEY) || 0);
+  sessionStorage.removeItem(DECIDED_KEY);
+  if (decidedAt && Date.now() - decidedAt < 30000) {
+    armed = false;
+    setTimeout(arm, SETTLE_MS);
+  }
   initPanel();
 })();

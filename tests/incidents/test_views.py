@@ -61,7 +61,8 @@ def test_the_workbench_shows_the_queue_newest_first(client, dispatcher, make_cal
 def test_confirming_a_suggestion_diverts_the_call_on_a_slip(client, dispatcher, make_call):
     call = make_call(content="楼下酒吧低音炮太吵了")
     client.force_login(dispatcher)
-    response = client.post(reverse("call-classify", args=[call.pk]), {"decision": "category", "category": "C01"})
+    response = client.post(reverse("call-classify", args=[call.pk]),
+                           {"decision": "category", "category": "C01", "version": 0})
     assert response.status_code == 302
     call.refresh_from_db()
     assert call.status == CallStatus.DIVERTED and call.category.code == "C01"
@@ -71,11 +72,11 @@ def test_confirming_a_suggestion_diverts_the_call_on_a_slip(client, dispatcher, 
 def test_a_police_call_is_diverted_only_with_an_override_reason(client, dispatcher, make_call):
     call = make_call(content="两人在楼道里打架，一人受伤")
     client.force_login(dispatcher)
-    client.post(reverse("call-classify", args=[call.pk]), {"decision": "category", "category": "A01"})
+    client.post(reverse("call-classify", args=[call.pk]), {"decision": "category", "category": "A01", "version": 0})
     call.refresh_from_db()
     assert call.status == CallStatus.NEW and not HandoffSlip.objects.exists()
     client.post(reverse("call-classify", args=[call.pk]),
-                {"decision": "category", "category": "A01", "override_reason": "民警已到场处置，转调解"})
+                {"decision": "category", "category": "A01", "override_reason": "民警已到场处置，转调解", "version": 0})
     call.refresh_from_db()
     assert call.status == CallStatus.DIVERTED
     assert call.audit_rows.get(action="call_classify").reason == "民警已到场处置，转调解"
@@ -84,7 +85,8 @@ def test_a_police_call_is_diverted_only_with_an_override_reason(client, dispatch
 def test_a_police_decision_sends_a_unit(client, dispatcher, make_call, unit):
     call = make_call(content="有人持刀在街上追砍")
     client.force_login(dispatcher)
-    client.post(reverse("call-classify", args=[call.pk]), {"decision": "police", "unit": unit.pk, "note": "速到"})
+    client.post(reverse("call-classify", args=[call.pk]),
+                {"decision": "police", "unit": unit.pk, "note": "速到", "version": 0})
     call.refresh_from_db()
     assert call.status == CallStatus.ASSIGNED and call.is_police
     assert call.assignments.get().unit == unit
