@@ -330,11 +330,14 @@ def unit_set_position(*, actor, unit_pk: int, lat: float, lon: float, at=None) -
     return unit
 
 
-def unit_dispatch(*, actor, call_pk: int, unit_pk: int | None = None, note: str = "", category=None):
+def unit_dispatch(*, actor, call_pk: int, unit_pk: int | None = None, note: str = "", category=None,
+                  version: int | None = None):
     """Send a police unit to a call: the one chosen by hand, or the nearest available one to the call's
-    point (or its micro grid). Records how the unit was chosen and how far it was."""
+    point (or its micro grid). Records how the unit was chosen and how far it was. `version`: the call's
+    version the board showed, as for incidents.services.call_classify (a repeat returns the first
+    assignment unchanged; a call changed meanwhile is refused)."""
     from incidents.models import Call, PoliceAssignment
-    from incidents.services import call_assign_police
+    from incidents.services import call_classify
 
     from .selectors import call_position, units_by_distance
 
@@ -357,9 +360,12 @@ def unit_dispatch(*, actor, call_pk: int, unit_pk: int | None = None, note: str 
                              if r.unit.pk == unit.pk), None)
         selection = PoliceAssignment.Selection.MANUAL
     with transaction.atomic():
-        assignment = call_assign_police(actor=actor, call_pk=call.pk, unit=unit, note=note, category=category)
-        assignment.selection, assignment.distance_m = selection, distance
-        assignment.save(update_fields=["selection", "distance_m"])
+        decision = call_classify(actor=actor, call_pk=call.pk, version=version, police=True, unit=unit, note=note,
+                                 category=category)
+        assignment = decision.assignment
+        if not decision.repeated:
+            assignment.selection, assignment.distance_m = selection, distance
+            assignment.save(update_fields=["selection", "distance_m"])
     return assignment
 
 

@@ -33,6 +33,10 @@ CENTRE = (Role.DISPATCHER, Role.SUPERVISOR)
 class DispatchForm(forms.Form):
     unit = forms.ModelChoiceField(Unit.objects.filter(available=True), required=False, label=gettext_lazy("unit"))
     note = forms.CharField(required=False, max_length=500, label=gettext_lazy("note"))
+    # The call's version the board showed (incidents.services.call_classify compares and sets on it).
+    version = forms.IntegerField(min_value=0, widget=forms.HiddenInput, error_messages={
+        "required": gettext_lazy("This page is out of date: reload it and decide again."),
+        "invalid": gettext_lazy("This page is out of date: reload it and decide again.")})
 
 
 class HandOverForm(forms.Form):
@@ -123,7 +127,7 @@ def dispatch_call(request, pk):
     unit = None if request.POST.get("nearest") else form.cleaned_data["unit"]
     try:
         assignment = services.unit_dispatch(actor=request.user, call_pk=call.pk, unit_pk=unit.pk if unit else None,
-                                            note=form.cleaned_data["note"])
+                                            note=form.cleaned_data["note"], version=form.cleaned_data["version"])
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

@@ -7,13 +7,14 @@ import pytest
 from django.utils import timezone
 
 from core.errors import DomainError
+from core.models import Role
 from diversion.models import HandoffSlip
 from grids.models import Area, Unit
 from grids.selectors import police_kpis, units_by_distance
 from grids.services import police_arrive, police_hand_over, unit_dispatch
 from incidents.models import CallStatus, PoliceAssignment
 from incidents.services import police_finish
-from tests.factories import UnitFactory, category
+from tests.factories import UnitFactory, UserFactory, category
 
 pytestmark = pytest.mark.django_db
 
@@ -96,8 +97,24 @@ def test_the_dispatch_board_sends_the_nearest_unit(client, dispatcher, make_call
     call = make_call(content="两个人在夜市门口打架，有人受伤流血", **CALL_AT)
     client.force_login(dispatcher)
     assert "C" in client.get("/grids/dispatch/").content.decode()
-    client.post(f"/grids/dispatch/calls/{call.pk}/", {"nearest": "1"})
+    client.post(f"/grids/dispatch/calls/{call.pk}/", {"nearest": "1", "version": 0})
     assert PoliceAssignment.objects.get(call=call).unit == units["fresh"]
+
+
+def test_the_dispatch_board_sends_once_and_refuses_a_call_that_changed(client, dispatcher, make_call, units):
+    call = make_call(content="两个人在夜市门口打架，有人受伤流血", **CALL_AT)
+    client.force_login(dispatcher)
+    client.post(f"/grids/dispatch/calls/{call.pk}/", {"nearest": "1", "version": 0})
+    again = client.post(f"/grids/dispatch/calls/{call.pk}/", {"unit": units["far_base"].pk, "version": 0},
+                        follow=True)
+    assignment = PoliceAssignment.objects.get(call=call)  # one, as first sent: the repeat changed nothing
+    assert assignment.unit == units["fresh"] and assignment.selection == PoliceAssignment.Selection.NEAREST
+    assert [str(m) for m in again.context["messages"]]
+    other = make_call(content="有人持刀在街上追砍", **CALL_AT)
+    unit_dispatch(actor=UserFactory(role=Role.DISPATCHER), call_pk=other.pk, version=0)
+    refused = client.post(f"/grids/dispatch/calls/{other.pk}/", {"nearest": "1", "version": 0}, follow=True)
+    assert any("已变化" in str(m) for m in refused.context["messages"])
+    assert PoliceAssignment.objects.filter(call=other).count() == 1
 
 
 # --- KPIs from known timestamps ------------------------------------------------------------------------
