@@ -93,6 +93,7 @@
     const override = document.getElementById("f-override");
     let refusal = null;
     if (submitting) refusal = "";  // already on its way: the same decision is never sent twice from a page
+    else if (document.getElementById("call-panel").dataset.gone) refusal = T.gone;
     else if (!armed) refusal = T.lookFirst;
     else if (!f.querySelector("#f-decision").value) refusal = T.chooseFirst;
     else if (override && override.dataset.needed && !override.value.trim()) {
@@ -197,8 +198,25 @@
     const li = e.target.closest("li[data-pk]");
     if (li) select(li);
   });
+  // The queue refreshed without the call on screen (the whole queue is listed): someone decided it
+  // elsewhere. Say so on the panel before the dispatcher acts; the server would refuse the decision anyway.
+  function checkStillWaiting() {
+    const p = document.getElementById("call-panel");
+    const list = document.getElementById("queue-list");
+    if (!p || !list || !list.dataset.complete || p.dataset.gone) return;
+    if (list.querySelector(`li[data-pk="${p.dataset.call}"]`)) return;
+    p.dataset.gone = "1";
+    const banner = document.createElement("div");
+    banner.className = "undecided-banner";
+    banner.id = "gone-banner";
+    banner.setAttribute("role", "alert");
+    banner.textContent = T.gone;
+    p.insertBefore(banner, p.children[1]);
+  }
+
   document.body.addEventListener("htmx:afterSwap", (e) => {
     if (e.detail.target === panel) initPanel();
+    if (e.detail.target === queue) checkStillWaiting();
   });
   // This page follows a decision the dispatcher just sent: its call takes an Enter once it has been on
   // screen a moment, or after any other key.

@@ -144,3 +144,19 @@ def test_diverting_a_police_call_asks_for_a_reason_in_place(page, live_server, l
     assert "留公安处置" in choice and "C01" in choice and "改判" in choice
     assert "民警已到场，双方愿意调解" in page.locator("#timeline").inner_text()
     shot(page, f"call-page-overridden-{width}")
+
+
+def test_the_panel_says_when_its_call_was_decided_elsewhere(page, live_server, login, shot, dispatcher, unit,
+                                                          supervisor):
+    call = _intake(dispatcher, NOISE, 1)
+    login(page, dispatcher)
+    _open(page, live_server, call)
+    services.call_classify(actor=supervisor, call_pk=call.pk, version=0, police=True, unit=unit)
+    page.evaluate("htmx.trigger(document.getElementById('queue'), 'refresh')")  # the 15 s refresh, now
+    banner = page.locator("#gone-banner")
+    banner.wait_for()
+    assert "已在其他席位处理" in banner.inner_text()
+    page.keyboard.press("Enter")
+    assert "已在其他席位处理" in page.locator("#key-hint").inner_text()
+    shot(page, "workbench-call-gone")
+    assert not HandoffSlip.objects.exists()
