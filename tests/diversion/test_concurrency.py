@@ -103,3 +103,29 @@ def test_of_two_dispatchers_diverting_the_same_call_one_is_refused(require_postg
     call.refresh_from_db()
     assert call.status == "diverted"
     assert call.audit_rows.filter(action="call_status").count() == 1
+
+
+def test_the_same_decision_sent_twice_at_once_is_done_once(require_postgres, make_call, dispatcher, dept_a,
+                                                           supervisor, unit):
+    """A double press whose two requests reach two server threads together: one slip, the other a no-op;
+    a second dispatcher deciding on the same version at the same moment is refused as stale."""
+    call = make_call()
+    cat = category("C01")
+
+    def send(actor, police=False):
+        return lambda: call_services.call_classify(actor=actor, call_pk=call.pk, version=0, police=police,
+                                                   category=None if police else cat, unit=unit, department=dept_a)
+
+    outcomes = _race(send(dispatcher), send(dispatcher), send(supervisor, police=True))
+
+    decided = [o for o in outcomes if isinstance(o, call_services.Decision)]
+    refused = [o for o in outcomes if isinstance(o, Exception)]
+    assert HandoffSlip.objects.filter(call=call).count() + call.assignments.count() == 1
+    assert call.audit_rows.filter(action="call_classify").count() == 1
+    assert sum(not d.repeated for d in decided) == 1
+    assert all(isinstance(e, Conflict) and e.code == "stale" for e in refused), refused
+    call.refresh_from_db()
+    assert call.version == 1
+    winner = call.classified_by
+    # Whoever won, the others' outcomes follow from it: a repeat for the winner, stale for the other.
+    assert len(refused) == (1 if winner == dispatcher else 2)
