@@ -135,9 +135,11 @@ def call_classify(*, actor, call_pk: int, version: int | None, police: bool, cat
         raise DomainError(_("Choose a sub-category."), code="category_required")
     with transaction.atomic():
         call = _lock_call(call_pk)
-        if _already_decided(actor, call, version):
-            return Decision(call, slip=call.slips.order_by("-pk").first(),
-                            assignment=call.assignments.order_by("-pk").first(), repeated=True)
+        first = _already_decided(actor, call, version)
+        if first is not None:  # sent again: answer with what the first one did
+            if first.data.get("chosen_police"):
+                return Decision(call, assignment=call.assignments.order_by("-pk").first(), repeated=True)
+            return Decision(call, slip=call.slips.order_by("-pk").first(), repeated=True)
         if call.status not in CALL_QUEUE_STATUSES:
             raise Conflict(_("This call was already handled."), code="already_handled")
         if not police and call.suggested_police and not override_reason:
@@ -162,20 +164,21 @@ def call_classify(*, actor, call_pk: int, version: int | None, police: bool, cat
         return Decision(call, slip=slip)
 
 
-def _already_decided(actor, call: Call, version: int | None) -> bool:
-    """Compare the version the dispatcher's page showed with the locked call's. True: this dispatcher
-    already decided on that very version (the decision is sent again). Raises Conflict when the call moved
-    on since the page was drawn."""
+def _already_decided(actor, call: Call, version: int | None):
+    """Compare the version the dispatcher's page showed with the locked call's. Returns the audit row of
+    this dispatcher's decision on that very version if there is one (the decision is sent again), else None.
+    Raises Conflict when the call moved on since the page was drawn."""
     if version is None or version == call.version:
-        return False
-    last = call.audit_rows.filter(action="call_classify").order_by("-pk").first()
-    if last is not None and last.actor_id == actor.pk and (last.data or {}).get("version") == version:
-        return True
-    who = last.actor.get_full_name() or last.actor.username if last is not None and last.actor_id else ""
+        return None
+    decided = call.audit_rows.filter(action="call_classify").order_by("-pk").first()
+    if decided is not None and decided.actor_id == actor.pk and decided.data.get("version") == version:
+        return decided
+    moved = call.audit_rows.filter(action="call_status").select_related("actor").order_by("-pk").first()
+    who = (moved.actor.get_full_name() or moved.actor.username) if moved is not None and moved.actor_id else ""
     raise Conflict(
         _("Call %(id)s changed after your page showed it: it is now “%(status)s”%(by)s. Nothing was done; "
           "look at it again.") % {"id": call.call_id, "status": call.get_status_display(),
-                                  "by": _(" (decided by %(who)s)") % {"who": who} if who else ""},
+                                  "by": _(" (by %(who)s)") % {"who": who} if who else ""},
         code="stale")
 
 

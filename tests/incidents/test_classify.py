@@ -73,10 +73,13 @@ def test_a_call_returned_since_the_page_was_drawn_is_not_decided_on_the_old_page
         services.call_classify(actor=UserFactory(role=Role.DISPATCHER), call_pk=call.pk, version=0, police=False,
                                category=call.suggested_category)
     assert refused.value.code == "stale"
+    assert call.get_status_display() in str(refused.value.message)  # what it is now, and who moved it there
+    assert (staff_a.get_full_name() or staff_a.username) in str(refused.value.message)
     # The dispatcher who sent version 0 retrying it gets the first decision back, and nothing new is done.
     again = services.call_classify(actor=dispatcher, call_pk=call.pk, version=0, police=False,
                                    category=call.suggested_category)
-    assert again.repeated and HandoffSlip.objects.filter(call=call).count() == 1
+    assert again.repeated and again.slip == slip and again.assignment is None
+    assert HandoffSlip.objects.filter(call=call).count() == 1
     fresh = services.call_classify(actor=dispatcher, call_pk=call.pk, version=2, police=False,
                                    category=call.suggested_category, instructions="请重新核实")
     assert not fresh.repeated and fresh.call.version == 3 and HandoffSlip.objects.filter(call=call).count() == 2
