@@ -56,6 +56,13 @@
     const row = panel.querySelector(`#suggestions li[data-choice="${choice}"]`);
     const text = label || (row && row.dataset.label) || choice;
     document.getElementById("choice-label").textContent = T.chosenLabel + ": " + text;
+    // The key bar says what Enter does now: the rule for the suggestion, or the dispatcher's own choice.
+    const rule = document.getElementById("enter-rule-text");
+    if (rule) {
+      if (rule.dataset.rule === undefined) rule.dataset.rule = rule.textContent;
+      const p = document.getElementById("call-panel");
+      rule.textContent = choice === p.dataset.default ? rule.dataset.rule : T.confirms + text;
+    }
     // A call the rules keep with the police is diverted only with a reason, asked for here.
     const field = document.getElementById("override-field");
     if (field) {

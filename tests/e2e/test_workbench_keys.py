@@ -104,6 +104,7 @@ def test_enter_does_not_decide_an_undecided_call(page, live_server, login, shot,
     assert Call.objects.get(pk=call.pk).status == CallStatus.NEW
     page.keyboard.press("p")
     assert not hint.is_visible()
+    assert "确认：警务类" in page.locator("#enter-rule").inner_text()
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert Call.objects.get(pk=call.pk).status == CallStatus.ASSIGNED
@@ -122,6 +123,7 @@ def test_diverting_a_police_call_asks_for_a_reason_in_place(page, live_server, l
     page.locator("#picker-input").type("噪音扰民")
     page.keyboard.press("Enter")  # picks C01 in the picker
     assert page.locator("#override-field").is_visible()
+    assert page.locator("#enter-rule").inner_text().startswith("Enter 确认：C01")  # the key bar follows the choice
     page.keyboard.press("Enter")  # no reason: refused in place
     error = page.locator("#override-error")
     assert error.is_visible() and "请填写理由" in error.inner_text()
