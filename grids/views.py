@@ -19,6 +19,7 @@ from core.errors import DomainError
 from core.models import Role
 from core.roles import role_required
 from diversion.models import Category, Department
+from incidents.forms import VersionField
 from incidents.models import Call, PoliceAssignment
 from incidents.services import call_set_grid
 
@@ -33,10 +34,7 @@ CENTRE = (Role.DISPATCHER, Role.SUPERVISOR)
 class DispatchForm(forms.Form):
     unit = forms.ModelChoiceField(Unit.objects.filter(available=True), required=False, label=gettext_lazy("unit"))
     note = forms.CharField(required=False, max_length=500, label=gettext_lazy("note"))
-    # The call's version the board showed (incidents.services.call_classify compares and sets on it).
-    version = forms.IntegerField(min_value=0, widget=forms.HiddenInput, error_messages={
-        "required": gettext_lazy("This page is out of date: reload it and decide again."),
-        "invalid": gettext_lazy("This page is out of date: reload it and decide again.")})
+    version = VersionField()
 
 
 class HandOverForm(forms.Form):

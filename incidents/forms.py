@@ -70,6 +70,18 @@ class CallForm(forms.ModelForm):
         return data
 
 
+class VersionField(forms.IntegerField):
+    """The call's version the page showed (services.call_classify compares and sets on it)."""
+
+    widget = forms.HiddenInput
+    default_error_messages = {"required": _("This page is out of date: reload it and decide again."),
+                              "invalid": _("This page is out of date: reload it and decide again.")}
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=0, **kwargs)
+        self.error_messages["min_value"] = self.error_messages["invalid"]
+
+
 class ClassifyForm(forms.Form):
     """The dispatcher's decision on one call: a non-police sub-category, or a police unit."""
 
@@ -82,10 +94,7 @@ class ClassifyForm(forms.Form):
     override_reason = forms.CharField(required=False, max_length=300)
     unit = forms.ModelChoiceField(Unit.objects.filter(available=True), required=False)
     note = forms.CharField(required=False, max_length=500)
-    # The call's version the page showed (services.call_classify compares and sets on it).
-    version = forms.IntegerField(min_value=0, error_messages={
-        "required": _("This page is out of date: reload it and decide again."),
-        "invalid": _("This page is out of date: reload it and decide again.")})
+    version = VersionField()
 
     def clean(self):
         data = super().clean()

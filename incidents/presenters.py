@@ -77,10 +77,11 @@ OUTCOME_LABELS = {
 }
 
 
-def decision_summaries(rows) -> None:
-    """Give each "Classified" audit row in `rows` a `choice`: what the dispatcher's page offered, what was
-    chosen and whether that was the suggestion (accepted), something else (overridden) or the dispatcher's
-    own call on an undecided suggestion. Rows written before the outcome was kept are read from `agreed`."""
+def decision_summaries(rows) -> dict | None:
+    """Give each "Classified" audit row in `rows` (oldest first) a `choice`: what the dispatcher's page
+    offered, what was chosen and whether that was the suggestion (accepted), something else (overridden) or
+    the dispatcher's own call on an undecided suggestion; return the latest one's. Rows written before the
+    outcome was kept are read from `agreed`."""
     rows = [r for r in rows if r.action == "call_classify"]
     codes = {c for r in rows for c in (r.data.get("suggested_category"), r.data.get("chosen_category")) if c}
     categories = Category.objects.in_bulk(codes, field_name="code")
@@ -99,3 +100,4 @@ def decision_summaries(rows) -> None:
         outcome = d.get("outcome") or ("accepted" if d.get("agreed") else "overridden")
         row.choice = {"offered": offered, "chosen": chosen, "outcome": outcome,
                       "outcome_label": OUTCOME_LABELS[outcome], "version": d.get("version")}
+    return rows[-1].choice if rows else None

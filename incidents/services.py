@@ -221,8 +221,6 @@ def _record_choice(actor, call: Call, *, category: Category | None, police: bool
             "chosen_category": category.code if category else None,
             "chosen_police": police,
             "outcome": "own" if offered is None else ("accepted" if offered == chosen else "overridden"),
-            "agreed": (call.suggested_police == police
-                       and (police or call.suggested_category_id == (category.pk if category else None))),
         },
     )
 

@@ -119,14 +119,14 @@ def call_page(request, pk):
     if request.user.role == Role.DEPARTMENT and not request.user.is_superuser:
         slips = slips.filter(department_id=request.user.department_id)
     timeline = list(call.audit_rows.select_related("actor"))
-    decision_summaries(timeline)
+    decision_record = decision_summaries(timeline)
     context = {
         "call": call,
         "nav": "calls",
         "slips": slips,
         "assignments": call.assignments.select_related("unit", "assigned_by"),
         "timeline": timeline,
-        "decision_record": next((r.choice for r in reversed(timeline) if r.action == "call_classify"), None),
+        "decision_record": decision_record,
         "can_reveal": services.can_reveal_phone(request.user, call),
         "grid_form": GridForm(initial={"micro_grid": call.micro_grid}),
         "finish_form": PoliceFinishForm(),
