@@ -181,6 +181,10 @@ if not CELERY_BROKER_URL:
         "store_processed": False,
         "control_folder": str(_broker_dir / "control"),
     }
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Publishing fails at once when the broker is down instead of retrying inside a request (the outbox
+    # keeps the message; the relay's sweep delivers it).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -189,6 +193,9 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The one beat schedule: every periodic job of the project is declared here.
 CELERY_BEAT_SCHEDULE = {
+    # The outbox sweep (issue 32): delivers what a lost wake left waiting, and the retries that fall due.
+    "outbox-sweep": {"task": "core.tasks.outbox_relay",
+                     "schedule": float(env_int("OUTBOX_SWEEP_SECONDS", 10, minimum=1))},
     "slips-remind-unaccepted": {
         "task": "diversion.tasks.slips_remind_unaccepted",
         "schedule": 60.0 * env_int("SLIP_REMINDER_SWEEP_MINUTES", 5, minimum=1),
@@ -214,6 +221,23 @@ CELERY_BEAT_SCHEDULE = {
     # Daily review (issue 4): yesterday's 警情日研判, city-wide and per large grid (re-runs replace it).
     "daily-review": {"task": "incidents.review.tasks.daily_review_build_due", "schedule": crontab(hour=0, minute=30)},
 }
+
+# --- The outbox (issue 32): every side effect is a row, delivered after commit by one relay ----------
+# A failed delivery is retried after BASE, 2*BASE, 4*BASE ... seconds (at most MAX), MAX_ATTEMPTS times in
+# all; then it is a dead letter on the outbox page.
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 10, minimum=1)
+OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 10, minimum=1)
+OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 3600, minimum=1)
+# A relay that claimed a message and died: the message is due again after this lease.
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 120, minimum=1)
+OUTBOX_BATCH = env_int("OUTBOX_BATCH", 100, minimum=1)
+# One relay run stops after this long; the next wake or sweep goes on.
+OUTBOX_RELAY_BUDGET_SECONDS = env_int("OUTBOX_RELAY_BUDGET_SECONDS", 50, minimum=1)
+OUTBOX_HTTP_TIMEOUT_SECONDS = env_int("OUTBOX_HTTP_TIMEOUT_SECONDS", 10, minimum=1)
+# After the broker refused a wake, requests skip waking the relay this long (the sweep still runs).
+OUTBOX_BROKER_RETRY_SECONDS = env_int("OUTBOX_BROKER_RETRY_SECONDS", 30, minimum=0)
+# /health/ reports "degraded" when the oldest waiting message is older than this, or a dead letter exists.
+OUTBOX_STALE_SECONDS = env_int("OUTBOX_STALE_SECONDS", 300, minimum=1)
 
 # --- Fenliu rules -----------------------------------------------------------------------------
 # A slip not accepted this many minutes after it was issued gets one reminder e-mail to its department.

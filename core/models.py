@@ -73,6 +73,9 @@ class AuditAction(models.TextChoices):
     # Routing
     ROUTING_MODEL_TRAINED = "routing_model_trained", _("Routing model trained")
     ROUTING_MODEL_ACTIVATED = "routing_model_activated", _("Routing model activated")
+    # Outbox
+    OUTBOX_RETRY = "outbox_retry", _("Outbox message retried")
+    OUTBOX_DISCARD = "outbox_discard", _("Outbox message discarded")
 
 
 class AuditLog(models.Model):
@@ -102,3 +105,43 @@ class AuditLog(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    DELIVERED = "delivered", _("Delivered")
+    DEAD = "dead", _("Dead letter")
+    DISCARDED = "discarded", _("Discarded")
+
+
+class OutboxMessage(models.Model):
+    """One side effect (an e-mail, a task, a message to another system), written in the same transaction
+    as the change that causes it and delivered after commit by the relay (core.outbox), at least once.
+
+    A waiting message is due at `next_attempt_at`. The relay claims a message by moving `next_attempt_at`
+    a lease into the future, so a relay that dies mid-delivery leaves it due again when the lease ends."""
+
+    kind = models.CharField(_("kind"), max_length=48)
+    key = models.CharField(_("idempotency key"), max_length=200, unique=True)
+    payload = models.JSONField(_("payload"), default=dict)
+    status = models.CharField(_("status"), max_length=12, choices=OutboxStatus.choices,
+                              default=OutboxStatus.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"))
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox")
+        ordering = ["-id"]
+        indexes = [
+            # The relay's claim: waiting messages in due order. Partial, so delivered rows cost nothing.
+            models.Index(fields=["next_attempt_at", "id"], name="outbox_due",
+                         condition=models.Q(status="pending")),
+            models.Index(fields=["status", "created_at"], name="outbox_status_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.key}"

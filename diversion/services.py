@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from core.audit import audit_write
 from core.errors import Conflict, DomainError
 from core.models import Role
+from core.outbox import outbox_put
 
 from .models import SLIP_TRANSITIONS, Callback, HandoffSlip, SlipSerialCounter, SlipStatus
 from .supervision.deadlines import deadline_for
@@ -43,9 +44,7 @@ def slip_issue(*, actor, call, category, department, instructions: str = "") -> 
     )
     audit_write(actor=actor, action="slip_status", obj=slip, call=call, to_state=slip.status,
                 data={"serial": slip.serial, "department": department.code, "category": category.code})
-    from .tasks import slip_notify_issued
-
-    transaction.on_commit(lambda: slip_notify_issued.delay(slip.pk))
+    outbox_put("diversion.slip_issued", {"slip": slip.pk}, key=f"slip-issued:{slip.pk}")
     return slip
 
 
@@ -180,9 +179,8 @@ def callback_record(*, actor, slip_pk: int, channel: str, reached: bool, resolve
                   data={"callback": callback.pk})
             if call.status == CallStatus.CLOSED:
                 call_move(actor=actor, call=call, to_state=CallStatus.DIVERTED, reason=_("Slip reopened"))
-            from .tasks import slip_notify_reopened
-
-            transaction.on_commit(lambda: slip_notify_reopened.delay(slip.pk))
+            outbox_put("diversion.slip_reopened", {"slip": slip.pk},
+                       key=f"slip-reopened:{slip.pk}:{slip.reopen_count}")
         elif reached and slip.status == SlipStatus.COMPLETED:
             _close(actor, slip, call, "satisfied", callback)
         elif reached and slip.close_reason != "satisfied":

@@ -1,5 +1,5 @@
-"""Background jobs for slips and the routing model (supervision's are in diversion.supervision.tasks). Each
-takes ids, loads, acts, and is safe to run twice."""
+"""Background jobs for slips and the routing model (supervision's are in diversion.supervision.tasks), and the
+outbox handlers of slips' side effects. Each takes ids, loads, acts, and is safe to run twice."""
 
 from collections import Counter
 from datetime import timedelta
@@ -12,33 +12,36 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core import outbox
+
 from .models import Department, HandoffSlip, SlipStatus
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
-def slip_notify_issued(slip_pk: int) -> bool:
+@outbox.handler("diversion.slip_issued")
+def slip_notify_issued(payload: dict, key: str) -> bool:
     """E-mail the department that a slip is waiting for it. notified_at is set only after the mail went
-    out, so a failed send is retried (a rare duplicate beats a lost notice)."""
-    slip = HandoffSlip.objects.select_related("department", "category").get(pk=slip_pk)
+    out, so a failed send is retried (the repeat carries the same Message-ID)."""
+    slip = HandoffSlip.objects.select_related("department", "category").get(pk=payload["slip"])
     if slip.notified_at is not None:
         return False
     if slip.department.email:
-        send_mail(
+        outbox.mail_send(
+            key=key,
             subject=_("New handoff slip %(serial)s: %(category)s") % {"serial": slip.serial,
                                                                      "category": slip.category.name_zh},
-            message=_("A call has been diverted to your department. Deadline: %(deadline)s.") % {
+            body=_("A call has been diverted to your department. Deadline: %(deadline)s.") % {
                 "deadline": timezone.localtime(slip.deadline).strftime("%Y-%m-%d %H:%M")},
-            from_email=None, recipient_list=[slip.department.email], fail_silently=False,
+            to=[slip.department.email],
         )
-    return bool(HandoffSlip.objects.filter(pk=slip_pk, notified_at__isnull=True).update(notified_at=timezone.now()))
+    return bool(HandoffSlip.objects.filter(pk=slip.pk, notified_at__isnull=True).update(notified_at=timezone.now()))
 
 
-@shared_task
-def slip_notify_reopened(slip_pk: int) -> None:
-    slip = HandoffSlip.objects.select_related("department").get(pk=slip_pk)
+@outbox.handler("diversion.slip_reopened")
+def slip_notify_reopened(payload: dict, key: str) -> None:
+    slip = HandoffSlip.objects.select_related("department").get(pk=payload["slip"])
     if slip.department.email:
-        send_mail(_("Slip %(serial)s reopened after callback") % {"serial": slip.serial},
-                  _("The caller was not satisfied. Please act again."), None, [slip.department.email])
+        outbox.mail_send(key=key, subject=_("Slip %(serial)s reopened after callback") % {"serial": slip.serial},
+                         body=_("The caller was not satisfied. Please act again."), to=[slip.department.email])
 
 
 @shared_task

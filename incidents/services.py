@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from core.audit import audit_write
 from core.errors import Conflict, DomainError
 from core.models import Role
+from core.outbox import outbox_put
 from diversion import routing
 from diversion.models import Category, Department
 from grids import spatial
@@ -80,8 +81,8 @@ def call_intake(*, actor, data: dict) -> IntakeResult:
             audit_write(actor=actor, action="call_intake", obj=call, call=call, to_state=call.status,
                         data={"channel": call.channel, "suggested": top.code if top else None,
                               "suggested_police": suggestion.suggested_police, "decision": suggestion.decision})
-            from mediation.tasks import dispute_calls_link  # mediation: later calls join their dispute files
-            transaction.on_commit(lambda: dispute_calls_link.delay(call.pk))
+            # Mediation: a later call joins the dispute files that watch its caller or place.
+            outbox_put("mediation.calls_link", {"call": call.pk}, key=f"calls-link:{call.pk}")
     except IntegrityError:
         # Another request registered the same call id between our check and insert.
         existing = Call.objects.filter(call_id=data["call_id"]).first()

@@ -1,11 +1,11 @@
-"""Background jobs for mediation. Each takes ids, calls a service, and is safe to run twice."""
+"""Background jobs for mediation (outbox handlers). Each takes ids, calls a service, and is safe to run twice."""
 
-from celery import shared_task
+from core import outbox
 
 from . import services
 
 
-@shared_task
-def dispute_calls_link(call_pk: int) -> int:
-    """Enqueued on commit of every call intake: link the call to the dispute files that watch it."""
-    return services.call_link_to_files(call_pk=call_pk)
+@outbox.handler("mediation.calls_link")
+def dispute_calls_link(payload: dict, key: str) -> int:
+    """Queued in every call intake: link the call to the dispute files that watch it."""
+    return services.call_link_to_files(call_pk=payload["call"])

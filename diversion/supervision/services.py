@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from core.audit import audit_write
 from core.errors import Conflict, DomainError
 from core.models import AuditLog, Role
+from core.outbox import outbox_put, outbox_put_many
 
 from ..models import (
     MEETING_TRANSITIONS,
@@ -159,11 +160,7 @@ def ladder_run(*, now=None) -> dict[str, int]:
                      to_state=NoticeStatus.ISSUED, data={"kind": kind, "department": dept, "automatic": True})
             for pk, kind, dept in raised
         ])
-        if raised:
-            from .tasks import notices_send_email
-
-            ids = [pk for pk, _k, _d in raised]
-            transaction.on_commit(lambda: notices_send_email.delay(ids))
+        outbox_put_many("supervision.notice_email", [(f"notice-email:{pk}", {"notice": pk}) for pk, _k, _d in raised])
     counts = {k: 0 for k in NoticeKind.values}
     for _pk, kind, _d in raised:
         counts[kind] += 1
@@ -211,9 +208,7 @@ def notice_issue(*, actor, kind: str, department, reason: str, slips=(), actions
                     call=slips[0].call if len(slips) == 1 else None,
                     data={"kind": kind, "department": department.code, "slips": [s.pk for s in slips],
                           "actions": [a.pk for a in actions]})
-        from .tasks import notices_send_email
-
-        transaction.on_commit(lambda: notices_send_email.delay([notice.pk]))
+        outbox_put("supervision.notice_email", {"notice": notice.pk}, key=f"notice-email:{notice.pk}")
     return notice
 
 
@@ -299,9 +294,7 @@ def meeting_convene(*, actor, slip_pk: int, title: str, meeting_at, time_limit, 
             [JointMeetingInvitation(meeting=meeting, department=d, invited_at=now) for d in departments])
         audit_write(actor=actor, action="meeting_status", obj=meeting, call=slip.call,
                     to_state=meeting.status, data={"slip": slip.pk, "departments": [d.code for d in departments]})
-        from .tasks import meeting_notify_invited
-
-        transaction.on_commit(lambda: meeting_notify_invited.delay(meeting.pk))
+        outbox_put("supervision.meeting_invited", {"meeting": meeting.pk}, key=f"meeting-invited:{meeting.pk}")
     return meeting
 
 

@@ -1,10 +1,11 @@
-"""Background jobs of supervision: the notice ladder, notice and meeting e-mails, the periodic reports. Each
-takes ids or plain values, loads, acts, and is safe to run twice."""
+"""Background jobs of supervision: the notice ladder, the periodic reports, and the outbox handlers of notice
+and meeting e-mails. Each takes ids or plain values, loads, acts, and is safe to run twice."""
 
 from celery import shared_task
-from django.core.mail import send_mail
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from core import outbox
 
 from ..models import JointMeeting, Notice
 
@@ -17,34 +18,33 @@ def supervision_ladder_run() -> dict:
     return ladder_run()
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
-def notices_send_email(notice_pks: list[int]) -> int:
-    """E-mail each department its new notices. emailed_at is set per notice after its mail went out, so a
-    retry sends only what is still unsent."""
-    sent = 0
-    notices = (Notice.objects.filter(pk__in=notice_pks, emailed_at__isnull=True, department__email__gt="")
-               .select_related("department"))
-    for notice in notices:
-        send_mail(
-            subject=_("%(kind)s %(serial)s") % {"kind": notice.get_kind_display(), "serial": notice.serial},
-            message=_("%(reason)s\nPlease reply in Fenliu by %(deadline)s.") % {
-                "reason": notice.reason,
-                "deadline": timezone.localtime(notice.reply_deadline).strftime("%Y-%m-%d %H:%M")},
-            from_email=None, recipient_list=[notice.department.email], fail_silently=False,
-        )
-        sent += Notice.objects.filter(pk=notice.pk, emailed_at__isnull=True).update(emailed_at=timezone.now())
-    return sent
+@outbox.handler("supervision.notice_email")
+def notice_send_email(payload: dict, key: str) -> int:
+    """E-mail the department its new notice. emailed_at is set after the mail went out, so a repeated
+    delivery sends nothing (and a crash in between repeats the same Message-ID)."""
+    notice = Notice.objects.select_related("department").get(pk=payload["notice"])
+    if notice.emailed_at is not None or not notice.department.email:
+        return 0
+    outbox.mail_send(
+        key=key,
+        subject=_("%(kind)s %(serial)s") % {"kind": notice.get_kind_display(), "serial": notice.serial},
+        body=_("%(reason)s\nPlease reply in Fenliu by %(deadline)s.") % {
+            "reason": notice.reason,
+            "deadline": timezone.localtime(notice.reply_deadline).strftime("%Y-%m-%d %H:%M")},
+        to=[notice.department.email],
+    )
+    return Notice.objects.filter(pk=notice.pk, emailed_at__isnull=True).update(emailed_at=timezone.now())
 
 
-@shared_task
-def meeting_notify_invited(meeting_pk: int) -> int:
-    meeting = JointMeeting.objects.get(pk=meeting_pk)
+@outbox.handler("supervision.meeting_invited")
+def meeting_notify_invited(payload: dict, key: str) -> int:
+    meeting = JointMeeting.objects.get(pk=payload["meeting"])
     emails = list(meeting.departments.filter(email__gt="").values_list("email", flat=True))
     if emails:
-        send_mail(_("Joint meeting: %(t)s") % {"t": meeting.title},
-                  _("Your department is invited to a joint meeting on %(at)s.") % {
-                      "at": timezone.localtime(meeting.meeting_at).strftime("%Y-%m-%d %H:%M")},
-                  None, emails)
+        outbox.mail_send(key=key, subject=_("Joint meeting: %(t)s") % {"t": meeting.title},
+                         body=_("Your department is invited to a joint meeting on %(at)s.") % {
+                             "at": timezone.localtime(meeting.meeting_at).strftime("%Y-%m-%d %H:%M")},
+                         to=emails)
     return len(emails)
 
 

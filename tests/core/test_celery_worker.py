@@ -1,4 +1,4 @@
-"""A real Celery worker, fed through Redis, runs a real task against the test database."""
+"""A real Celery worker, fed through Redis, runs the outbox relay against the test database."""
 
 import os
 import signal
@@ -11,10 +11,12 @@ from urllib.parse import quote
 import pytest
 import redis
 from django.db import connection
+from django.utils import timezone
 
 from config.celery import app
+from core.models import OutboxMessage
+from core.tasks import outbox_relay
 from diversion.models import HandoffSlip
-from diversion.tasks import slip_notify_issued
 
 pytestmark = [
     pytest.mark.redis,
@@ -87,11 +89,13 @@ def _wait_for(condition, proc, log, seconds: float = WAIT_SECONDS):
     return None
 
 
-def test_a_worker_runs_the_slip_notice_from_redis(worker, redis_url, make_slip, settings):
+def test_a_worker_relays_the_slip_notice_from_redis(worker, redis_url, make_slip, settings):
     queue, proc, log = worker
     slip = make_slip()  # committed: the test is transactional
-    # Eager in the conftest ran the notice at commit; clear it so the worker has something to do.
+    # Eager in the conftest delivered the notice at commit; make it wait again so the worker has work.
     HandoffSlip.objects.filter(pk=slip.pk).update(notified_at=None)
+    message = OutboxMessage.objects.filter(key=f"slip-issued:{slip.pk}")
+    message.update(status="pending", delivered_at=None, next_attempt_at=timezone.now())
 
     settings.CELERY_TASK_ALWAYS_EAGER = False
     app.conf.task_always_eager = False
@@ -99,7 +103,7 @@ def test_a_worker_runs_the_slip_notice_from_redis(worker, redis_url, make_slip, 
     app.conf.broker_url = redis_url
     try:
         with app.connection_for_write(redis_url) as conn:
-            result = slip_notify_issued.apply_async((slip.pk,), queue=queue, connection=conn)
+            result = outbox_relay.apply_async(queue=queue, connection=conn)
         assert result.id
 
         notified = HandoffSlip.objects.filter(pk=slip.pk).values_list("notified_at", flat=True)
@@ -108,5 +112,6 @@ def test_a_worker_runs_the_slip_notice_from_redis(worker, redis_url, make_slip, 
         app.conf.broker_url = old_broker
 
     assert notified_at is not None, f"no worker ran the task within {WAIT_SECONDS}s:\n{_worker_log(log)}"
-    succeeded = f"diversion.tasks.slip_notify_issued[{result.id}] succeeded"
+    assert message.get().status == "delivered"
+    succeeded = f"core.tasks.outbox_relay[{result.id}] succeeded"
     assert _wait_for(lambda: succeeded in _worker_log(log), proc, log, seconds=10), _worker_log(log)

@@ -4,6 +4,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from core.models import OutboxMessage
 from diversion.models import HandoffSlip
 from diversion.services import callback_record, slip_accept, slip_complete
 from diversion.tasks import slip_notify_issued, slip_notify_reopened, slips_remind_unaccepted
@@ -108,7 +109,9 @@ def test_the_department_is_notified_when_the_slip_is_committed(make_slip, mailbo
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         slip = make_slip()
 
-    assert len(callbacks) == 2  # the intake's (mediation links the call to dispute files) and the slip notice
+    assert len(callbacks) == 2  # the relay is woken after the intake (mediation links) and the slip notice
+    assert dict(OutboxMessage.objects.values_list("kind", "status")) == {
+        "mediation.calls_link": "delivered", "diversion.slip_issued": "delivered"}
     slip.refresh_from_db()
     assert slip.notified_at is not None
     assert len(mail.outbox) == 1
@@ -130,8 +133,8 @@ def test_the_notice_is_sent_once_however_often_the_task_runs(make_slip, mailboxe
         slip = make_slip()
     notified_at = HandoffSlip.objects.get(pk=slip.pk).notified_at
 
-    assert slip_notify_issued(slip.pk) is False
-    assert slip_notify_issued.delay(slip.pk).get() is False
+    assert slip_notify_issued({"slip": slip.pk}, f"slip-issued:{slip.pk}") is False
+    assert slip_notify_issued({"slip": slip.pk}, f"slip-issued:{slip.pk}") is False
 
     assert len(mail.outbox) == 1
     assert HandoffSlip.objects.get(pk=slip.pk).notified_at == notified_at
@@ -140,7 +143,7 @@ def test_the_notice_is_sent_once_however_often_the_task_runs(make_slip, mailboxe
 def test_a_department_without_e_mail_is_marked_notified_without_mail(make_slip):
     slip = make_slip()
 
-    assert slip_notify_issued(slip.pk) is True
+    assert slip_notify_issued({"slip": slip.pk}, "k") is True
 
     assert HandoffSlip.objects.get(pk=slip.pk).notified_at is not None
     assert mail.outbox == []
@@ -148,9 +151,11 @@ def test_a_department_without_e_mail_is_marked_notified_without_mail(make_slip):
 
 def test_the_department_is_told_when_a_callback_reopens_its_slip(make_slip, dispatcher, staff_a, mailboxes,
                                                                  django_capture_on_commit_callbacks):
-    slip = make_slip()
+    with django_capture_on_commit_callbacks(execute=True):
+        slip = make_slip()
     slip_accept(actor=staff_a, slip_pk=slip.pk)
     slip_complete(actor=staff_a, slip_pk=slip.pk, result="已处理")
+    mail.outbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         callback_record(actor=dispatcher, slip_pk=slip.pk, channel="phone", reached=True, resolved="no",
@@ -159,7 +164,7 @@ def test_the_department_is_told_when_a_callback_reopens_its_slip(make_slip, disp
     assert len(callbacks) == 1
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["stj@example.gov.cn"]
-    assert slip.serial in mail.outbox[0].subject
+    assert slip.serial in mail.outbox[0].subject and "重新" in mail.outbox[0].subject
 
 
 def test_a_satisfied_callback_sends_no_reopen_notice(make_slip, dispatcher, staff_a, mailboxes,
@@ -178,5 +183,5 @@ def test_a_satisfied_callback_sends_no_reopen_notice(make_slip, dispatcher, staf
 
 def test_the_reopen_notice_skips_a_department_without_e_mail(make_slip):
     slip = make_slip()
-    slip_notify_reopened(slip.pk)
+    slip_notify_reopened({"slip": slip.pk}, "k")
     assert mail.outbox == []

@@ -57,7 +57,7 @@ def test_a_call_more_than_90_days_after_the_outcome_does_not_join(closed_file, d
     time_machine.move_to(timezone.now() + timedelta(days=91))
     call = call_services.call_intake(actor=dispatcher, data=call_data(
         caller_phone="13900002222", received_at=timezone.now(), content="邻居又吵架")).call
-    assert dispute_calls_link(call.pk) == 0
+    assert dispute_calls_link({"call": call.pk}, "k") == 0
     assert not FileCall.objects.filter(call=call).exists()
 
 
@@ -70,11 +70,11 @@ def test_a_call_while_the_file_is_open_counts_before_the_outcome(open_file, disp
 
 def test_linking_twice_links_once(closed_file, dispatcher):
     call = call_services.call_intake(actor=dispatcher, data=call_data(caller_phone="13900002222")).call
-    assert dispute_calls_link(call.pk) == 1
-    assert dispute_calls_link(call.pk) == 0
+    assert dispute_calls_link({"call": call.pk}, "k") == 1
+    assert dispute_calls_link({"call": call.pk}, "k") == 0
     assert FileCall.objects.filter(call=call).count() == 1
     assert AuditLog.objects.filter(action="dispute_call_link").count() == 1
 
 
 def test_a_missing_call_links_nothing(db):
-    assert dispute_calls_link(987654) == 0
+    assert dispute_calls_link({"call": 987654}, "k") == 0

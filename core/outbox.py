@@ -1,0 +1,245 @@
+"""The transactional outbox: every side effect of a state change (an e-mail, a follow-up job, a message to
+another system) is one `OutboxMessage` row written in the same transaction as the change, and delivered
+after commit by one relay. A request therefore never fails because the broker, the mail server or a
+receiver is down: the message waits, and is retried.
+
+- `outbox_put(kind, payload, key=...)`: the one function services call, inside their transaction.
+- `@handler(kind)`: registers the function that performs a kind of side effect, `fn(payload, key)`.
+  Delivery is at least once, so a handler is idempotent by key (an e-mail carries a Message-ID made from
+  the key; an HTTP receiver gets it as `Idempotency-Key`).
+- `relay_run()`: claims due messages (`skip_locked`, so several workers share the work), delivers them,
+  and records the outcome: delivered; retried later with bounded exponential backoff after a transient
+  error; a dead letter after a permanent one (the object is gone, the receiver refused the payload) or
+  after the last attempt. It runs as a Celery task woken on commit, from the beat sweep, and eagerly in
+  the embedded setup and the tests.
+- `outbox_retry` / `outbox_discard`: the administrator's two actions on the outbox page, audited.
+- `outbox_figures()`: queue depth, the oldest waiting message, dead letters (the outbox page, /health/).
+"""
+
+import hashlib
+import json
+import logging
+import random
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from importlib import import_module
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import F, Min
+from django.utils import timezone
+
+from .audit import audit_write
+from .models import AuditAction, OutboxMessage, OutboxStatus, Role
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict, str], object]
+_handlers: dict[str, Handler] = {}
+
+
+class PermanentError(Exception):
+    """Raised by a handler when retrying cannot help (the receiver refused the payload): a dead letter."""
+
+
+def handler(kind: str):
+    """Register `fn(payload, key)` as the delivery of `kind`."""
+    def register(fn: Handler) -> Handler:
+        if _handlers.get(kind, fn) is not fn:
+            raise ValueError(f"outbox kind {kind!r} already has a handler")
+        _handlers[kind] = fn
+        return fn
+    return register
+
+
+def handlers() -> dict[str, Handler]:
+    """Every registered kind. Handlers live in the task modules that Celery's autodiscovery lists."""
+    from config.celery import TASK_PACKAGES
+
+    for package in TASK_PACKAGES:
+        import_module(f"{package}.tasks")
+    return dict(_handlers)
+
+
+# --- Writing -------------------------------------------------------------------------------------
+
+def outbox_put(kind: str, payload: dict, *, key: str) -> None:
+    """Queue one side effect in the caller's transaction. A key already queued is left as it is, so a
+    service that runs twice for the same change queues its side effect once."""
+    outbox_put_many(kind, [(key, payload)])
+
+
+def outbox_put_many(kind: str, messages: Iterable[tuple[str, dict]]) -> None:
+    now = timezone.now()
+    rows = [OutboxMessage(kind=kind, key=key, payload=payload, next_attempt_at=now) for key, payload in messages]
+    if not rows:
+        return
+    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    transaction.on_commit(_wake, robust=True)
+
+
+_broker_down_until = 0.0
+
+
+def _wake() -> None:
+    """After commit: ask a worker to run the relay now. If the broker cannot be reached the message still
+    waits in the table; the beat sweep (or the next wake) delivers it. After a failed wake, requests stop
+    trying for OUTBOX_BROKER_RETRY_SECONDS so a broker that is down costs them nothing."""
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        return
+    from .tasks import outbox_relay
+
+    try:
+        outbox_relay.apply_async(retry=False)
+    except Exception as exc:  # noqa: BLE001 - whatever the broker raises, the request has succeeded
+        if getattr(outbox_relay.app.conf, "task_always_eager", False):
+            log.exception("outbox relay failed")
+            return
+        _broker_down_until = time.monotonic() + settings.OUTBOX_BROKER_RETRY_SECONDS
+        log.warning("outbox: broker unreachable, messages wait for the sweep: %s", exc)
+
+
+def wake_reset() -> None:
+    """Forget a broker failure (tests, and after the broker's address changed)."""
+    global _broker_down_until
+    _broker_down_until = 0.0
+
+
+# --- Delivering ----------------------------------------------------------------------------------
+
+def relay_run(*, batch: int | None = None, budget_seconds: float | None = None) -> int:
+    """Deliver due messages until none is due or the time budget is spent. Returns how many were delivered.
+    Safe to run in several processes at once."""
+    batch = batch or settings.OUTBOX_BATCH
+    budget = settings.OUTBOX_RELAY_BUDGET_SECONDS if budget_seconds is None else budget_seconds
+    registry = handlers()
+    deadline = time.monotonic() + budget
+    delivered = 0
+    while time.monotonic() < deadline:
+        claimed = _claim(batch)
+        if not claimed:
+            break
+        for message in claimed:
+            delivered += _deliver(message, registry)
+    return delivered
+
+
+def _claim(limit: int) -> list[OutboxMessage]:
+    """Take up to `limit` due messages. A claimed message becomes due again only after the lease, so a
+    relay killed mid-batch loses nothing: its unfinished messages are delivered by the next run."""
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = list(OutboxMessage.objects.select_for_update(skip_locked=True)
+                       .filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+                       .order_by("next_attempt_at", "id")[:limit])
+        if claimed:
+            OutboxMessage.objects.filter(pk__in=[m.pk for m in claimed]).update(
+                next_attempt_at=now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS), attempts=F("attempts") + 1)
+    for message in claimed:
+        message.attempts += 1
+    return claimed
+
+
+def _deliver(message: OutboxMessage, registry: dict[str, Handler]) -> int:
+    fn = registry.get(message.kind)
+    try:
+        if fn is None:
+            raise PermanentError(f"no handler for kind {message.kind!r}")
+        with transaction.atomic():  # a handler that fails leaves none of its own writes behind
+            fn(message.payload, message.key)
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the message
+        _record_failure(message, exc)
+        return 0
+    # Only a message still waiting is marked: an administrator may have discarded it meanwhile.
+    return OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.PENDING).update(
+        status=OutboxStatus.DELIVERED, delivered_at=timezone.now(), last_error="")
+
+
+def _record_failure(message: OutboxMessage, exc: Exception) -> None:
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    waiting = OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.PENDING)
+    if isinstance(exc, PermanentError | ObjectDoesNotExist) or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        waiting.update(status=OutboxStatus.DEAD, last_error=error)
+        log.error("outbox: %s %s is a dead letter after %s attempt(s): %s", message.kind, message.key,
+                  message.attempts, error)
+        return
+    delay = min(settings.OUTBOX_RETRY_BASE_SECONDS * 2 ** (message.attempts - 1), settings.OUTBOX_RETRY_MAX_SECONDS)
+    delay *= random.uniform(0.9, 1.1)  # noqa: S311 - jitter, so failed messages do not retry in lockstep
+    waiting.update(next_attempt_at=timezone.now() + timedelta(seconds=delay), last_error=error)
+    log.warning("outbox: %s %s failed (attempt %s), retry in %.0fs: %s", message.kind, message.key,
+                message.attempts, delay, error)
+
+
+# --- The administrator's actions and figures ------------------------------------------------------
+
+def outbox_retry(*, actor, pks: Iterable[int]) -> int:
+    """Give dead letters (or waiting messages) a fresh set of attempts, due now. Audited per message."""
+    return _admin_move(actor, pks, AuditAction.OUTBOX_RETRY, (OutboxStatus.DEAD, OutboxStatus.PENDING),
+                       status=OutboxStatus.PENDING, attempts=0, next_attempt_at=timezone.now())
+
+
+def outbox_discard(*, actor, pks: Iterable[int]) -> int:
+    """Give up on dead letters (or waiting messages): they are kept, never delivered. Audited per message."""
+    return _admin_move(actor, pks, AuditAction.OUTBOX_DISCARD, (OutboxStatus.DEAD, OutboxStatus.PENDING),
+                       status=OutboxStatus.DISCARDED)
+
+
+def _admin_move(actor, pks, action, allowed, **changes) -> int:
+    if not getattr(actor, "is_authenticated", False) or not (actor.is_staff or actor.has_role(Role.ADMIN)):
+        raise PermissionDenied
+    with transaction.atomic():
+        messages = list(OutboxMessage.objects.select_for_update().filter(pk__in=list(pks), status__in=allowed))
+        for message in messages:
+            from_state = message.status
+            for field, value in changes.items():
+                setattr(message, field, value)
+            message.save(update_fields=list(changes))
+            audit_write(actor=actor, action=action, obj=message, from_state=from_state, to_state=message.status,
+                        data={"kind": message.kind, "key": message.key, "last_error": message.last_error[:500]})
+    if messages and changes.get("status") == OutboxStatus.PENDING:
+        transaction.on_commit(_wake, robust=True)
+    return len(messages)
+
+
+def outbox_figures() -> dict:
+    """Queue depth, age of the oldest waiting message (seconds), dead letters."""
+    now = timezone.now()
+    waiting = OutboxMessage.objects.filter(status=OutboxStatus.PENDING)
+    oldest = waiting.aggregate(oldest=Min("created_at"))["oldest"]
+    return {
+        "pending": waiting.count(),
+        "oldest_pending_seconds": round((now - oldest).total_seconds()) if oldest else 0,
+        "dead": OutboxMessage.objects.filter(status=OutboxStatus.DEAD).count(),
+    }
+
+
+# --- Delivery helpers used by the handlers ------------------------------------------------------
+
+def mail_send(*, key: str, subject: str, body: str, to: list[str]) -> None:
+    """Send one e-mail whose Message-ID is made from the outbox key: a repeated delivery carries the same
+    Message-ID, which mail servers and clients treat as the same message."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    EmailMessage(subject=subject, body=body, to=to,
+                 headers={"Message-ID": f"<{digest}@outbox.fenliu>"}).send(fail_silently=False)
+
+
+@handler("core.http_post")
+def http_post(payload: dict, key: str) -> None:
+    """POST `payload["body"]` as JSON to `payload["url"]` with the key as `Idempotency-Key`. A 4xx answer
+    (other than 408 and 429) is permanent; 5xx, timeouts and refused connections are retried."""
+    request = urllib.request.Request(
+        payload["url"], data=json.dumps(payload.get("body", {})).encode(), method="POST",
+        headers={"Content-Type": "application/json", "Idempotency-Key": key})
+    try:
+        with urllib.request.urlopen(request, timeout=settings.OUTBOX_HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310
+            response.read()
+    except urllib.error.HTTPError as exc:
+        if 400 <= exc.code < 500 and exc.code not in (408, 429):
+            raise PermanentError(f"the receiver refused the message: HTTP {exc.code}") from exc
+        raise

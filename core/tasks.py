@@ -1,0 +1,12 @@
+"""Background jobs of core: the outbox relay (see core.outbox)."""
+
+from celery import shared_task
+
+from . import outbox
+
+
+@shared_task
+def outbox_relay() -> int:
+    """Deliver the outbox's due messages. Woken after every commit that queued one, and run by the beat
+    sweep for whatever a lost wake (broker down, a worker killed) left waiting."""
+    return outbox.relay_run()
