@@ -5,6 +5,7 @@ import signal
 import subprocess
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -39,38 +40,54 @@ def _test_database_url() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
 
 
-@pytest.fixture
-def worker(require_postgres, redis_url, tmp_path):
-    """Start a worker on a queue of its own, so no stray worker can take the task. Always stopped."""
-    queue = f"fenliu-test-{uuid.uuid4().hex[:12]}"
-    env = {
+@contextmanager
+def worker_process(queue: str, tmp_path: Path, redis_url: str, *, beat: bool = False, env: dict | None = None):
+    """A Celery worker on `queue` (and, with `beat`, the beat schedule sending to that queue), against the
+    test database. Yields (process, log). Always stopped; `process.kill()` in a test is a crash."""
+    environment = {
         **os.environ,
         "DATABASE_URL": _test_database_url(),
         "CELERY_BROKER_URL": redis_url,
         "CELERY_TASK_ALWAYS_EAGER": "0",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
         "FENLIU_VAR_DIR": str(tmp_path / "var"),
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "PYTHONUNBUFFERED": "1",
+        **(env or {}),
     }
-    with open(tmp_path / "worker.log", "w+") as log:
-        proc = subprocess.Popen(
-            [str(CELERY), "-A", "config", "worker", "--pool=solo", "--concurrency=1", "-Q", queue,
-             "--loglevel=info", "--without-heartbeat", "--without-gossip", "--without-mingle",
-             "-n", f"{queue}@%h"],
-            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
+    command = [str(CELERY), "-A", "config", "worker", "--pool=solo", "--concurrency=1", "-Q", queue,
+               "--loglevel=info", "--without-heartbeat", "--without-gossip", "--without-mingle", "-n", f"{queue}@%h"]
+    if beat:
+        command += ["--beat", "--schedule", str(tmp_path / f"beat-{uuid.uuid4().hex[:6]}")]
+    with open(tmp_path / f"worker-{uuid.uuid4().hex[:6]}.log", "w+") as log:
+        proc = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
         try:
-            yield queue, proc, log
+            yield proc, log
         finally:
-            proc.send_signal(signal.SIGTERM)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
-            # Kombu leaves the queue's binding set behind in Redis.
-            leftovers = [f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}", queue]
-            redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5).delete(*leftovers)
+
+
+def queue_delete(redis_url: str, queue: str) -> None:
+    # Kombu leaves the queue's binding set behind in Redis.
+    leftovers = [f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}", queue]
+    redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5).delete(*leftovers)
+
+
+@pytest.fixture
+def worker(require_postgres, redis_url, tmp_path):
+    """Start a worker on a queue of its own, so no stray worker can take the task. Always stopped."""
+    queue = f"fenliu-test-{uuid.uuid4().hex[:12]}"
+    try:
+        with worker_process(queue, tmp_path, redis_url) as (proc, log):
+            yield queue, proc, log
+    finally:
+        queue_delete(redis_url, queue)
 
 
 def _worker_log(log) -> str:
