@@ -21,12 +21,11 @@ import json
 import logging
 import random
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from importlib import import_module
 
+import urllib3
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.mail import EmailMessage
@@ -43,15 +42,22 @@ Handler = Callable[[dict, str], object]
 _handlers: dict[str, Handler] = {}
 
 
+class TransientError(Exception):
+    """Raised by a handler for a failure that may pass (the receiver answered 5xx): retried later."""
+
+
 class PermanentError(Exception):
     """Raised by a handler when retrying cannot help (the receiver refused the payload): a dead letter."""
 
 
-def handler(kind: str):
-    """Register `fn(payload, key)` as the delivery of `kind`."""
+def handler(kind: str, *, atomic: bool = True):
+    """Register `fn(payload, key)` as the delivery of `kind`. With `atomic` (the default) it runs in a
+    transaction, so a handler that fails leaves none of its own writes; a handler that writes nothing to the
+    database (an HTTP call) passes atomic=False and saves the two round trips."""
     def register(fn: Handler) -> Handler:
         if _handlers.get(kind, fn) is not fn:
             raise ValueError(f"outbox kind {kind!r} already has a handler")
+        fn.outbox_atomic = atomic
         _handlers[kind] = fn
         return fn
     return register
@@ -151,7 +157,10 @@ def _deliver(message: OutboxMessage, registry: dict[str, Handler]) -> int:
     try:
         if fn is None:
             raise PermanentError(f"no handler for kind {message.kind!r}")
-        with transaction.atomic():  # a handler that fails leaves none of its own writes behind
+        if fn.outbox_atomic:
+            with transaction.atomic():  # a handler that fails leaves none of its own writes behind
+                fn(message.payload, message.key)
+        else:
             fn(message.payload, message.key)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the message
         _record_failure(message, exc)
@@ -229,17 +238,25 @@ def mail_send(*, key: str, subject: str, body: str, to: list[str]) -> None:
                  headers={"Message-ID": f"<{digest}@outbox.fenliu>"}).send(fail_silently=False)
 
 
-@handler("core.http_post")
+_http: urllib3.PoolManager | None = None
+
+
+def _http_pool() -> urllib3.PoolManager:
+    # One pool per process: connections to a receiver are kept alive between messages.
+    global _http
+    if _http is None:
+        _http = urllib3.PoolManager(num_pools=20, maxsize=4, retries=False)
+    return _http
+
+
+@handler("core.http_post", atomic=False)
 def http_post(payload: dict, key: str) -> None:
     """POST `payload["body"]` as JSON to `payload["url"]` with the key as `Idempotency-Key`. A 4xx answer
     (other than 408 and 429) is permanent; 5xx, timeouts and refused connections are retried."""
-    request = urllib.request.Request(
-        payload["url"], data=json.dumps(payload.get("body", {})).encode(), method="POST",
-        headers={"Content-Type": "application/json", "Idempotency-Key": key})
-    try:
-        with urllib.request.urlopen(request, timeout=settings.OUTBOX_HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310
-            response.read()
-    except urllib.error.HTTPError as exc:
-        if 400 <= exc.code < 500 and exc.code not in (408, 429):
-            raise PermanentError(f"the receiver refused the message: HTTP {exc.code}") from exc
-        raise
+    response = _http_pool().request("POST", payload["url"], body=json.dumps(payload.get("body", {})).encode(),
+                                    headers={"Content-Type": "application/json", "Idempotency-Key": key},
+                                    timeout=urllib3.Timeout(total=settings.OUTBOX_HTTP_TIMEOUT_SECONDS))
+    if 400 <= response.status < 500 and response.status not in (408, 429):
+        raise PermanentError(f"the receiver refused the message: HTTP {response.status}")
+    if response.status >= 300:
+        raise TransientError(f"the receiver answered HTTP {response.status}")

@@ -79,7 +79,7 @@ def test_a_failing_receiver_is_retried_with_growing_delays_then_becomes_a_dead_l
         outbox.relay_run()
         message.refresh_from_db()
         assert (message.status, message.attempts) == ("dead", 3)
-        assert "HTTP Error 500" in message.last_error
+        assert message.last_error == "TransientError: the receiver answered HTTP 500"
         assert receiver.requests == 3 and receiver.unique == 0
         assert outbox.outbox_figures()["dead"] == 1
 
