@@ -12,6 +12,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", core_views.home, name="home"),
+    path("health/", core_views.health, name="health"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

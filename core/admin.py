@@ -1,8 +1,13 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.utils.translation import gettext_lazy as _
+from datetime import timedelta
 
-from .models import AuditLog, User
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import outbox
+from .models import AuditLog, OutboxMessage, Role, User
 
 
 class ReadOnlyAdminMixin:
@@ -63,3 +68,42 @@ class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if term.isdigit():
             return queryset.filter(object_id=int(term)), False
         return queryset.filter(call__call_id=term), False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The outbox page: what waits, what failed and why. Messages change only through the two audited
+    actions (core.outbox.outbox_retry / outbox_discard)."""
+
+    change_list_template = "admin/core/outboxmessage/change_list.html"
+    list_display = ("id", "kind", "status", "attempts", "error_short", "next_attempt_at", "created_at", "key")
+    list_filter = ("status", "kind")
+    search_fields = ("key",)
+    actions = ("retry", "discard")
+    show_full_result_count = False
+
+    @admin.display(description=_("last error"))
+    def error_short(self, message):
+        return message.last_error[:120]
+
+    def has_outbox_permission(self, request):
+        return request.user.is_staff or request.user.has_role(Role.ADMIN)
+
+    @admin.action(description=_("Retry the selected messages now"), permissions=["outbox"])
+    def retry(self, request, queryset):
+        n = outbox.outbox_retry(actor=request.user, pks=queryset.values_list("pk", flat=True))
+        self.message_user(request, ngettext("%(n)d message will be delivered again.",
+                                            "%(n)d messages will be delivered again.", n) % {"n": n},
+                          messages.SUCCESS if n else messages.WARNING)
+
+    @admin.action(description=_("Discard the selected messages"), permissions=["outbox"])
+    def discard(self, request, queryset):
+        n = outbox.outbox_discard(actor=request.user, pks=queryset.values_list("pk", flat=True))
+        self.message_user(request, ngettext("%(n)d message discarded: it will not be delivered.",
+                                            "%(n)d messages discarded: they will not be delivered.", n) % {"n": n},
+                          messages.SUCCESS if n else messages.WARNING)
+
+    def changelist_view(self, request, extra_context=None):
+        figures = outbox.outbox_figures()
+        oldest_at = timezone.now() - timedelta(seconds=figures["oldest_pending_seconds"])
+        return super().changelist_view(request, {**(extra_context or {}), "figures": figures, "oldest_at": oldest_at})

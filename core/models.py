@@ -108,7 +108,7 @@ class AuditLog(models.Model):
 
 
 class OutboxStatus(models.TextChoices):
-    PENDING = "pending", _("Waiting")
+    PENDING = "pending", _("Awaiting delivery")
     DELIVERED = "delivered", _("Delivered")
     DEAD = "dead", _("Dead letter")
     DISCARDED = "discarded", _("Discarded")

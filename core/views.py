@@ -1,7 +1,13 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db import DatabaseError
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from .models import Role
+from .outbox import outbox_figures
 
 
 @login_required
@@ -19,3 +25,17 @@ def home(request):
     if user.is_staff:
         return redirect("admin:index")
     return render(request, "home.html")
+
+
+@require_GET
+@never_cache
+def health(request):
+    """For the load balancer and monitoring: 200 while the database answers ("ok", or "degraded" when the
+    outbox holds dead letters or a message has waited longer than OUTBOX_STALE_SECONDS), 503 when it does
+    not. Counts only, nothing about any call."""
+    try:
+        figures = outbox_figures()
+    except DatabaseError:
+        return JsonResponse({"status": "down", "database": "unreachable"}, status=503)
+    degraded = figures["dead"] > 0 or figures["oldest_pending_seconds"] > settings.OUTBOX_STALE_SECONDS
+    return JsonResponse({"status": "degraded" if degraded else "ok", "database": "ok", "outbox": figures})

@@ -178,3 +178,30 @@ def redis_url():
     _require(parts.scheme == "redis" and _reachable(parts.hostname or "127.0.0.1", parts.port or 6379),
              f"no Redis at {url}")
     return url
+
+
+def _broker_pool_reset():
+    """Make the app look its broker pools up again: a pool keeps the URL it was made with. (Kombu keeps one
+    pool per URL, so the pool of the real broker is found again afterwards, still open.)"""
+    from config.celery import app
+
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker_down(settings):
+    """This process publishes to a port where nothing listens, as when Redis is down (tasks not eager)."""
+    from config.celery import app
+    from core import outbox
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.task_always_eager = False
+    old = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:9/0"
+    _broker_pool_reset()
+    outbox.wake_reset()
+    yield
+    app.conf.broker_url = old
+    _broker_pool_reset()
+    outbox.wake_reset()

@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('kind', models.CharField(max_length=48, verbose_name='kind')),
                 ('key', models.CharField(max_length=200, unique=True, verbose_name='idempotency key')),
                 ('payload', models.JSONField(default=dict, verbose_name='payload')),
-                ('status', models.CharField(choices=[('pending', 'Waiting'), ('delivered', 'Delivered'), ('dead', 'Dead letter'), ('discarded', 'Discarded')], default='pending', max_length=12, verbose_name='status')),
+                ('status', models.CharField(choices=[('pending', 'Awaiting delivery'), ('delivered', 'Delivered'), ('dead', 'Dead letter'), ('discarded', 'Discarded')], default='pending', max_length=12, verbose_name='status')),
                 ('attempts', models.PositiveIntegerField(default=0, verbose_name='attempts')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
                 ('next_attempt_at', models.DateTimeField(verbose_name='next attempt')),

@@ -11,7 +11,6 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from config.celery import app
 from core import outbox
 from core.models import AuditLog, OutboxMessage
 from tests.receiver import Receiver
@@ -174,24 +173,15 @@ def test_only_an_administrator_may_touch_the_outbox(dispatcher, supervisor):
     assert OutboxMessage.objects.get(pk=message.pk).status == "dead"
 
 
-def test_a_decision_succeeds_and_its_message_waits_when_the_broker_is_down(settings, make_slip,
+def test_a_decision_succeeds_and_its_message_waits_when_the_broker_is_down(broker_down, make_slip,
                                                                            django_capture_on_commit_callbacks):
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    app.conf.task_always_eager = False
-    old = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
-    outbox.wake_reset()
-    try:
-        started = time.monotonic()
-        with django_capture_on_commit_callbacks(execute=True):
-            slip = make_slip()
-        assert time.monotonic() - started < 2
-        with django_capture_on_commit_callbacks(execute=True):
-            make_slip()  # the next request does not even try the broker for a while
-    finally:
-        app.conf.broker_url = old
-        app.pool.force_close_all()
-        outbox.wake_reset()
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        slip = make_slip()
+    assert time.monotonic() - started < 2
+    assert outbox._broker_down_until > time.monotonic()  # the wake really failed
+    with django_capture_on_commit_callbacks(execute=True):
+        make_slip()  # the next request does not even try the broker for a while
     message = OutboxMessage.objects.get(key=f"slip-issued:{slip.pk}")
     assert message.status == "pending" and message.attempts == 0
     assert outbox.relay_run() == 4  # the sweep delivers what waited: two links, two slip notices
