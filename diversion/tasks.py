@@ -1,12 +1,10 @@
 """Background jobs for slips and the routing model (supervision's are in diversion.supervision.tasks), and the
 outbox handlers of slips' side effects. Each takes ids, loads, acts, and is safe to run twice."""
 
-from collections import Counter
 from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -47,7 +45,8 @@ def slip_notify_reopened(payload: dict, key: str) -> None:
 @shared_task
 def slips_remind_unaccepted() -> int:
     """Periodic: one reminder per slip still not accepted SLIP_ACCEPT_REMINDER_MINUTES after issue,
-    one e-mail per department. Set-based, and a second run finds nothing new."""
+    one e-mail per department, queued in the outbox in the transaction that marks the slips reminded.
+    Set-based, and a second run finds nothing new."""
     cutoff = timezone.now() - timedelta(minutes=settings.SLIP_ACCEPT_REMINDER_MINUTES)
     with transaction.atomic():
         # Rows locked by a concurrent run are skipped, so each slip is counted in exactly one reminder.
@@ -55,13 +54,25 @@ def slips_remind_unaccepted() -> int:
                    .filter(status=SlipStatus.ISSUED, reminded_at__isnull=True, issued_at__lt=cutoff)
                    .values_list("pk", "department"))
         HandoffSlip.objects.filter(pk__in=[pk for pk, _d in due]).update(reminded_at=timezone.now())
-    per_department = Counter(dept for _pk, dept in due)
-    for department in Department.objects.filter(pk__in=per_department, email__gt=""):
-        n = per_department[department.pk]
-        send_mail(ngettext("%(n)s handoff slip waiting for acceptance", "%(n)s handoff slips waiting for acceptance",
-                           n) % {"n": n},
-                  _("Please accept or return them in Fenliu."), None, [department.email])
+        per_department: dict[int, list[int]] = {}
+        for pk, department in due:
+            per_department.setdefault(department, []).append(pk)
+        outbox.outbox_put_many("diversion.slips_reminder", [
+            (f"slips-reminder:{department}:{min(pks)}:{len(pks)}", {"department": department, "slips": pks})
+            for department, pks in per_department.items()])
     return len(due)
+
+
+@outbox.handler("diversion.slips_reminder")
+def slips_reminder_send(payload: dict, key: str) -> int:
+    """E-mail a department how many of its slips wait for acceptance."""
+    department = Department.objects.get(pk=payload["department"])
+    n = len(payload["slips"])
+    if department.email:
+        outbox.mail_send(key=key, subject=ngettext("%(n)s handoff slip waiting for acceptance",
+                                                   "%(n)s handoff slips waiting for acceptance", n) % {"n": n},
+                         body=_("Please accept or return them in Fenliu."), to=[department.email])
+    return n
 
 
 @shared_task

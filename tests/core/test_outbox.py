@@ -190,13 +190,14 @@ def test_a_decision_succeeds_and_its_message_waits_when_the_broker_is_down(broke
 
 
 def test_no_side_effect_is_sent_with_a_bare_delay():
-    """Every side effect goes through the outbox: only the relay's wake publishes a Celery task."""
+    """Every side effect goes through the outbox: only the relay's wake publishes a Celery task, and only the
+    outbox's delivery helpers send mail or call another system."""
     offenders = []
     for path in ROOT.glob("*/**/*.py"):
         rel = path.relative_to(ROOT).as_posix()
         if rel.startswith((".venv/", "tests/", "bench/", "var/")) or rel == "core/outbox.py":
             continue
-        if re.search(r"\.(delay|apply_async|send_task)\(", path.read_text()):
+        if re.search(r"\.(delay|apply_async|send_task)\(|send_mail\(|EmailMessage\(|urlopen\(", path.read_text()):
             offenders.append(rel)
     assert offenders == []
 
