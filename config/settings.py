@@ -144,6 +144,9 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.Emai
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "fenliu@localhost")
+# Seconds an SMTP exchange may take: a mail server that never answers must not hold an outbox delivery
+# past its lease (OUTBOX_LEASE_SECONDS), or the message could be sent twice.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
 # The file backend (EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend) writes mail here.
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 
@@ -200,6 +203,7 @@ CELERY_BEAT_SCHEDULE = {
     # The outbox sweep (issue 32): delivers what a lost wake left waiting, and the retries that fall due.
     "outbox-sweep": {"task": "core.tasks.outbox_relay",
                      "schedule": float(env_int("OUTBOX_SWEEP_SECONDS", 10, minimum=1))},
+    "outbox-prune": {"task": "core.tasks.outbox_prune", "schedule": crontab(hour=3, minute=40)},
     "slips-remind-unaccepted": {
         "task": "diversion.tasks.slips_remind_unaccepted",
         "schedule": 60.0 * env_int("SLIP_REMINDER_SWEEP_MINUTES", 5, minimum=1),
@@ -238,6 +242,12 @@ OUTBOX_BATCH = env_int("OUTBOX_BATCH", 100, minimum=1)
 # One relay run stops after this long; the next wake or sweep goes on.
 OUTBOX_RELAY_BUDGET_SECONDS = env_int("OUTBOX_RELAY_BUDGET_SECONDS", 50, minimum=1)
 OUTBOX_HTTP_TIMEOUT_SECONDS = env_int("OUTBOX_HTTP_TIMEOUT_SECONDS", 10, minimum=1)
+if OUTBOX_LEASE_SECONDS < 2 * max(OUTBOX_HTTP_TIMEOUT_SECONDS, EMAIL_TIMEOUT):
+    # A relay hands back what it has not sent by half the lease; one delivery must fit in the other half.
+    raise ImproperlyConfigured("OUTBOX_LEASE_SECONDS must be at least twice OUTBOX_HTTP_TIMEOUT_SECONDS and "
+                               "EMAIL_TIMEOUT")
+# Delivered and discarded messages are deleted after this many days (dead letters stay until handled).
+OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 30, minimum=1)
 # After the broker refused a wake, requests skip waking the relay this long (the sweep still runs).
 OUTBOX_BROKER_RETRY_SECONDS = env_int("OUTBOX_BROKER_RETRY_SECONDS", 30, minimum=0)
 # /health/ reports "degraded" when the oldest waiting message is older than this, or a dead letter exists.

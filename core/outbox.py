@@ -14,6 +14,7 @@ receiver is down: the message waits, and is retried.
   the embedded setup and the tests.
 - `outbox_retry` / `outbox_discard`: the administrator's two actions on the outbox page, audited.
 - `outbox_figures()`: queue depth, the oldest waiting message, dead letters (the outbox page, /health/).
+- `outbox_prune()`: deletes delivered and discarded messages after OUTBOX_KEEP_DAYS (a nightly beat job).
 """
 
 import hashlib
@@ -131,9 +132,20 @@ def relay_run(*, batch: int | None = None, budget_seconds: float | None = None) 
         claimed = _claim(batch)
         if not claimed:
             break
-        for message in claimed:
+        # Stop well before the lease ends (slow receivers): past it, another relay may claim the same
+        # messages and send them a second time. What is left is handed back, due now, its attempt uncounted.
+        hand_back_at = time.monotonic() + settings.OUTBOX_LEASE_SECONDS / 2
+        for n, message in enumerate(claimed):
+            if time.monotonic() > hand_back_at:
+                _hand_back(claimed[n:])
+                return delivered
             delivered += _deliver(message, registry)
     return delivered
+
+
+def _hand_back(messages: list[OutboxMessage]) -> None:
+    OutboxMessage.objects.filter(pk__in=[m.pk for m in messages], status=OutboxStatus.PENDING).update(
+        next_attempt_at=timezone.now(), attempts=F("attempts") - 1)
 
 
 def _claim(limit: int) -> list[OutboxMessage]:
@@ -158,13 +170,19 @@ def _deliver(message: OutboxMessage, registry: dict[str, Handler]) -> int:
         if fn is None:
             raise PermanentError(f"no handler for kind {message.kind!r}")
         if fn.outbox_atomic:
-            with transaction.atomic():  # a handler that fails leaves none of its own writes behind
+            # The handler's writes and the delivered mark commit together: a database-only side effect
+            # (linking a call to its files) is then done exactly once, and a failing handler leaves nothing.
+            with transaction.atomic():
                 fn(message.payload, message.key)
-        else:
-            fn(message.payload, message.key)
+                return _mark_delivered(message)
+        fn(message.payload, message.key)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the message
         _record_failure(message, exc)
         return 0
+    return _mark_delivered(message)
+
+
+def _mark_delivered(message: OutboxMessage) -> int:
     # Only a message still waiting is marked: an administrator may have discarded it meanwhile.
     return OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.PENDING).update(
         status=OutboxStatus.DELIVERED, delivered_at=timezone.now(), last_error="")
@@ -214,6 +232,18 @@ def _admin_move(actor, pks, action, allowed, **changes) -> int:
     if messages and changes.get("status") == OutboxStatus.PENDING:
         transaction.on_commit(_wake, robust=True)
     return len(messages)
+
+
+def outbox_prune(*, chunk: int = 10_000) -> int:
+    """Delete delivered and discarded messages older than OUTBOX_KEEP_DAYS, a chunk at a time so no long
+    lock is held. Dead letters and waiting messages stay. Returns how many were deleted."""
+    cutoff = timezone.now() - timedelta(days=settings.OUTBOX_KEEP_DAYS)
+    old = OutboxMessage.objects.filter(status__in=(OutboxStatus.DELIVERED, OutboxStatus.DISCARDED),
+                                       created_at__lt=cutoff)
+    deleted = 0
+    while pks := list(old.values_list("pk", flat=True)[:chunk]):
+        deleted += OutboxMessage.objects.filter(pk__in=pks).delete()[0]
+    return deleted
 
 
 def outbox_figures() -> dict:

@@ -10,3 +10,9 @@ def outbox_relay() -> int:
     """Deliver the outbox's due messages. Woken after every commit that queued one, and run by the beat
     sweep for whatever a lost wake (broker down, a worker killed) left waiting."""
     return outbox.relay_run()
+
+
+@shared_task
+def outbox_prune() -> int:
+    """Beat, nightly: delete delivered and discarded messages older than OUTBOX_KEEP_DAYS."""
+    return outbox.outbox_prune()

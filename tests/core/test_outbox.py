@@ -3,6 +3,7 @@ handled by an administrator; nothing lost, nothing doubled."""
 
 import re
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,41 @@ def test_every_queued_kind_has_a_handler():
         kinds |= set(re.findall(r"outbox_put(?:_many)?\(\s*\"([\w.]+)\"", path.read_text()))
     assert kinds >= {"diversion.slip_issued", "mediation.calls_link", "supervision.notice_email"}
     assert kinds <= set(outbox.handlers())
+
+
+def test_a_slow_receiver_makes_the_relay_hand_back_what_it_could_not_send_within_half_the_lease(settings):
+    settings.OUTBOX_LEASE_SECONDS = 2
+    with Receiver(delay=0.3) as receiver:
+        outbox.outbox_put_many("core.http_post", [(f"slow-{n}", {"url": receiver.url}) for n in range(10)])
+        delivered = outbox.relay_run()
+        assert 3 <= delivered <= 5  # about one second's worth: half the lease
+        rest = OutboxMessage.objects.filter(status="pending")
+        assert rest.count() == 10 - delivered
+        assert set(rest.values_list("attempts", flat=True)) == {0}  # handed back, the attempt not counted
+        assert not rest.filter(next_attempt_at__gt=timezone.now()).exists()  # due again at once
+        while outbox.relay_run():
+            pass
+        assert receiver.unique == receiver.requests == 10
+
+
+def test_a_database_side_effect_and_its_delivered_mark_commit_together(dispatcher, monkeypatch):
+    from incidents.services import call_intake
+    from tests.factories import call_data
+
+    call = call_intake(actor=dispatcher, data=call_data()).call
+    monkeypatch.setattr(outbox, "_mark_delivered", lambda message: 1 / 0)  # the mark fails after the handler
+    outbox.relay_run()
+    message = OutboxMessage.objects.get(key=f"calls-link:{call.pk}")
+    assert message.status == "pending" and "ZeroDivisionError" in message.last_error
+
+
+def test_old_delivered_and_discarded_messages_are_pruned_and_dead_letters_stay(settings):
+    settings.OUTBOX_KEEP_DAYS = 30
+    now = timezone.now()
+    for key, status, age in (("old-delivered", "delivered", 31), ("old-discarded", "discarded", 40),
+                             ("old-dead", "dead", 90), ("old-waiting", "pending", 31), ("new", "delivered", 2)):
+        message = OutboxMessage.objects.create(kind="x", key=key, status=status, next_attempt_at=now)
+        OutboxMessage.objects.filter(pk=message.pk).update(created_at=now - timedelta(days=age))
+    assert outbox.outbox_prune(chunk=1) == 2
+    assert sorted(OutboxMessage.objects.values_list("key", flat=True)) == ["new", "old-dead", "old-waiting"]
+    assert "outbox-prune" in settings.CELERY_BEAT_SCHEDULE

@@ -107,7 +107,8 @@ def test_with_the_broker_down_every_request_succeeds_and_the_side_effects_arrive
 def test_a_relay_killed_mid_batch_loses_nothing_and_doubles_nothing(require_postgres, redis_url, queue, broker_down,
                                                                     tmp_path):
     total = 300
-    env = {"OUTBOX_SWEEP_SECONDS": "1", "OUTBOX_LEASE_SECONDS": "3", "OUTBOX_BATCH": "50"}
+    env = {"OUTBOX_SWEEP_SECONDS": "1", "OUTBOX_LEASE_SECONDS": "3", "OUTBOX_BATCH": "50",
+           "OUTBOX_HTTP_TIMEOUT_SECONDS": "1", "EMAIL_TIMEOUT": "1"}
     with Receiver(delay=0.02) as receiver:
         # Queued while this process cannot wake anyone (the fixture), so only the workers deliver.
         outbox.outbox_put_many("core.http_post", [

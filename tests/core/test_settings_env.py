@@ -127,3 +127,14 @@ def test_a_database_url_it_does_not_understand_stops_start_up(tmp_path):
     assert proc.returncode != 0
     assert "ImproperlyConfigured" in proc.stderr
     assert "DATABASE_URL" in proc.stderr
+
+
+def test_an_outbox_lease_shorter_than_two_delivery_timeouts_is_refused(tmp_path):
+    proc = _load_settings(tmp_path, "print(settings.OUTBOX_LEASE_SECONDS)", OUTBOX_LEASE_SECONDS="30",
+                          EMAIL_TIMEOUT="20")
+    assert proc.returncode != 0
+    assert "OUTBOX_LEASE_SECONDS must be at least twice" in proc.stderr
+    proc = _load_settings(tmp_path, "print(settings.OUTBOX_LEASE_SECONDS)", OUTBOX_LEASE_SECONDS="40",
+                          EMAIL_TIMEOUT="20")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "40"
