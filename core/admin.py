@@ -92,16 +92,18 @@ class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description=_("Retry the selected messages now"), permissions=["outbox"])
     def retry(self, request, queryset):
         n = outbox.outbox_retry(actor=request.user, pks=queryset.values_list("pk", flat=True))
-        self.message_user(request, ngettext("%(n)d message will be delivered again.",
-                                            "%(n)d messages will be delivered again.", n) % {"n": n},
-                          messages.SUCCESS if n else messages.WARNING)
+        self._told(request, n, ngettext("%(n)d message will be delivered again.",
+                                        "%(n)d messages will be delivered again.", n))
 
     @admin.action(description=_("Discard the selected messages"), permissions=["outbox"])
     def discard(self, request, queryset):
         n = outbox.outbox_discard(actor=request.user, pks=queryset.values_list("pk", flat=True))
-        self.message_user(request, ngettext("%(n)d message discarded: it will not be delivered.",
-                                            "%(n)d messages discarded: they will not be delivered.", n) % {"n": n},
-                          messages.SUCCESS if n else messages.WARNING)
+        self._told(request, n, ngettext("%(n)d message discarded: it will not be delivered.",
+                                        "%(n)d messages discarded: they will not be delivered.", n))
+
+    def _told(self, request, n, text):
+        # Delivered messages are left as they are, so a selection of only those changes nothing: a warning.
+        self.message_user(request, text % {"n": n}, messages.SUCCESS if n else messages.WARNING)
 
     def changelist_view(self, request, extra_context=None):
         figures = outbox.outbox_figures()
