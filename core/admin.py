@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import outbox
-from .models import AuditLog, OutboxMessage, Role, User
+from .models import AuditLog, OutboxMessage, User
+from .roles import is_administrator
 
 
 class ReadOnlyAdminMixin:
@@ -87,7 +88,7 @@ class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return message.last_error[:120]
 
     def has_outbox_permission(self, request):
-        return request.user.is_staff or request.user.has_role(Role.ADMIN)
+        return is_administrator(request.user)
 
     @admin.action(description=_("Retry the selected messages now"), permissions=["outbox"])
     def retry(self, request, queryset):

@@ -1,4 +1,5 @@
 from .models import Role
+from .roles import is_administrator
 
 
 def navigation(request):
@@ -10,6 +11,6 @@ def navigation(request):
         "is_department": user.has_role(Role.DEPARTMENT) and user.department_id is not None,
         "is_supervisor": user.has_role(Role.SUPERVISOR),
         "can_callback": user.has_role(Role.DISPATCHER, Role.SUPERVISOR),
-        "is_admin": user.is_staff or user.has_role(Role.ADMIN),
+        "is_admin": is_administrator(user),
         "is_mediator": user.has_role(Role.MEDIATOR),
     }

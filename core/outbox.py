@@ -35,7 +35,8 @@ from django.db.models import F, Min
 from django.utils import timezone
 
 from .audit import audit_write
-from .models import AuditAction, OutboxMessage, OutboxStatus, Role
+from .models import AuditAction, OutboxMessage, OutboxStatus
+from .roles import is_administrator
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +219,7 @@ def outbox_discard(*, actor, pks: Iterable[int]) -> int:
 
 
 def _admin_move(actor, pks, action, allowed, **changes) -> int:
-    if not getattr(actor, "is_authenticated", False) or not (actor.is_staff or actor.has_role(Role.ADMIN)):
+    if not is_administrator(actor):
         raise PermissionDenied
     with transaction.atomic():
         messages = list(OutboxMessage.objects.select_for_update().filter(pk__in=list(pks), status__in=allowed))

@@ -23,6 +23,11 @@ def role_required(*roles):
     return decorator
 
 
+def is_administrator(user) -> bool:
+    """Staff of the admin site, or a user holding the administrator role (a superuser holds every role)."""
+    return bool(getattr(user, "is_authenticated", False) and (user.is_staff or user.has_role(Role.ADMIN)))
+
+
 def is_department_staff(user) -> bool:
     return (user.is_authenticated and user.is_active and user.role == Role.DEPARTMENT
             and user.department_id is not None)

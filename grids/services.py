@@ -18,6 +18,7 @@ from shapely.validation import explain_validity
 from core.audit import audit_write
 from core.errors import Conflict, DomainError
 from core.models import Role
+from core.roles import is_administrator
 
 from .models import (
     HOTSPOT_TRANSITIONS,
@@ -46,7 +47,7 @@ def _check_centre(actor):
 def _check_admin(actor):
     if actor is None:
         return  # management command run by an operator on the server
-    if not getattr(actor, "is_authenticated", False) or not (actor.is_staff or actor.has_role(Role.ADMIN)):
+    if not is_administrator(actor):
         raise PermissionDenied
 
 
