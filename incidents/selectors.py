@@ -26,6 +26,35 @@ def calls_visible_to(user) -> QuerySet[Call]:
     return qs.none()
 
 
+def call_timeline_for(user, call: Call) -> list:
+    """A call's audit timeline in the user's scope. The command centre sees every row. Department staff see
+    the call's intake and the history of their own department's slips on it (with the callbacks on those
+    slips), nothing of other departments: not their slips, return reasons or staff."""
+    from django.db.models import Q
+
+    from diversion.models import Callback, HandoffSlip
+
+    rows = call.audit_rows.select_related("actor")
+    if user.is_superuser or user.has_role(Role.DISPATCHER, Role.SUPERVISOR):
+        return list(rows)
+    if user.role != Role.DEPARTMENT or not user.department_id:
+        return []
+    own_slips = HandoffSlip.objects.filter(call=call, department_id=user.department_id).values("pk")
+    own_callbacks = Callback.objects.filter(slip__in=own_slips).values("pk")
+    return list(rows.filter(Q(action="call_intake")
+                            | Q(object_type="handoffslip", object_id__in=own_slips)
+                            | Q(object_type="callback", object_id__in=own_callbacks)))
+
+
+def department_holds_call(user, call: Call) -> bool:
+    """Whether the user's department holds a live (not returned) slip of the call. A department whose
+    slips were all returned keeps only read-only facts of what it handled."""
+    from diversion.models import SlipStatus
+
+    return bool(user.role == Role.DEPARTMENT and user.department_id and call.slips.filter(
+        department_id=user.department_id).exclude(status=SlipStatus.RETURNED).exists())
+
+
 def call_repeats(*, phone: str, address: str, received_at, category_code: str | None,
                  exclude_pk: int | None = None) -> dict:
     """Repeat checks for a call: the same phone recently, the same kind of matter at the same address,

@@ -17,7 +17,7 @@ from . import services
 from .forms import CallForm, ClassifyForm, GridForm, PoliceFinishForm
 from .models import Call, PoliceAssignment
 from .presenters import call_panel_context, decision_summaries
-from .selectors import call_queue, calls_visible_to
+from .selectors import call_queue, call_timeline_for, calls_visible_to, department_holds_call
 
 CENTRE = (Role.DISPATCHER, Role.SUPERVISOR)
 QUEUE_LIMIT = 200
@@ -118,8 +118,9 @@ def call_page(request, pk):
         "callbacks")
     if request.user.role == Role.DEPARTMENT and not request.user.is_superuser:
         slips = slips.filter(department_id=request.user.department_id)
-    timeline = list(call.audit_rows.select_related("actor"))
-    decision_record = decision_summaries(timeline)
+    is_centre = request.user.has_role(*CENTRE)
+    timeline = call_timeline_for(request.user, call)
+    decision_record = decision_summaries(timeline) if is_centre else None
     context = {
         "call": call,
         "nav": "calls",
@@ -130,7 +131,9 @@ def call_page(request, pk):
         "can_reveal": services.can_reveal_phone(request.user, call),
         "grid_form": GridForm(initial={"micro_grid": call.micro_grid}),
         "finish_form": PoliceFinishForm(),
-        "is_centre": request.user.has_role(*CENTRE),
+        "is_centre": is_centre,
+        # A department whose slips on the call were all returned sees what it handled, not the caller.
+        "holds_call": is_centre or department_holds_call(request.user, call),
     }
     context.update(call_panel_context(request.user, call))
     return render(request, "dispatcher/call_page.html", context)
