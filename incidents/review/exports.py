@@ -1,13 +1,14 @@
 """The daily review as an Excel workbook (openpyxl) and a PDF (WeasyPrint, with a CJK font embedded so
 Chinese renders: settings.REVIEW_PDF_FONT, Debian's fonts-wqy-microhei by default)."""
 
-from io import BytesIO
 from pathlib import Path
 
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from core.exports import xlsx_bytes
 
 from ..models import DailyReview
 from .presenters import review_context
@@ -77,9 +78,7 @@ def review_xlsx(review: DailyReview) -> bytes:
                              _("On-time completion (%)"), _("Overdue"), _("Returned"), _("Reopened")],
           [[r["code"], r["name_zh"], r["slips"], _pct(r["on_time_accept"]), _pct(r["on_time_complete"]),
             r["overdue"], r["returned"], r["reopened"]] for r in d["departments"]])
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return xlsx_bytes(wb)
 
 
 def review_pdf(review: DailyReview, *, request=None) -> bytes:

@@ -51,3 +51,37 @@ def test_a_returned_slip_leaves_only_read_only_facts_of_what_was_handled(client,
     client.post(reverse("slip-accept", args=[first.pk]), {})
     first.refresh_from_db()
     assert first.status == "returned"
+
+
+# --- Spreadsheet formula injection -------------------------------------------------------------------------
+
+FORMULA = '=HYPERLINK("http://x","点此查看")'
+
+
+def test_a_call_content_that_is_a_formula_is_text_in_the_daily_callbacks_export(client, make_slip, staff_a,
+                                                                                 supervisor):
+    from datetime import date
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from diversion.supervision.reports import report_generate
+
+    slip = make_slip(content=FORMULA)
+    slip_services.slip_accept(actor=staff_a, slip_pk=slip.pk)
+    slip_services.slip_complete(actor=staff_a, slip_pk=slip.pk, result="已处理")
+    report = report_generate(actor=supervisor, kind="daily", day=date.today())
+    client.force_login(supervisor)
+    export = client.get(reverse("report-export", args=[report.pk]))
+    due = load_workbook(BytesIO(export.content))["待回访"]
+    cells = [c for row in due.iter_rows(min_row=2) for c in row if c.value == FORMULA]
+    assert cells, "the call content is in the sheet"
+    assert all(c.data_type == "s" and c.quotePrefix for c in cells)
+    assert not [c for row in due.iter_rows() for c in row if c.data_type == "f"]
+
+
+def test_csv_cells_that_would_be_formulas_are_prefixed_and_numbers_are_left_alone():
+    from core.exports import csv_row
+
+    assert csv_row({"a": FORMULA, "b": "+1", "c": "@SUM(A1)", "d": "-2", "e": 3, "f": "正常文字"}) == {
+        "a": "'" + FORMULA, "b": "'+1", "c": "'@SUM(A1)", "d": "'-2", "e": 3, "f": "正常文字"}

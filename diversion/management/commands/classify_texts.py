@@ -6,6 +6,7 @@ from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
+from core.exports import csv_row
 from core.management.base import MigratedCommand
 from diversion.routing.classify import OUTPUT_COLUMNS, classify_texts
 from diversion.routing.learning import load_models
@@ -61,5 +62,5 @@ class Command(MigratedCommand):
         results = classify_texts([r.get("text") or "" for r in rows], model=department, keep_model=keep)
         for row, result in zip(rows, results, strict=True):
             row.pop(None, None)  # cells beyond the header
-            writer.writerow({**row, **result})
+            writer.writerow(csv_row({**row, **result}))
         return len(rows)
