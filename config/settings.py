@@ -1,6 +1,7 @@
 """Fenliu settings. Every value comes from the environment; the defaults give the embedded demo
 (SQLite file, a file-based Celery broker, console e-mail)."""
 
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -157,12 +158,20 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
+# A JSON body is refused (400) above this size or nesting depth, before it is parsed (core.parsers).
+API_JSON_MAX_BYTES = env_int("API_JSON_MAX_BYTES", 1024 * 1024, minimum=1024)
+API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 32, minimum=2)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Fenliu API",
     "VERSION": "1",
@@ -254,6 +263,15 @@ OUTBOX_BROKER_RETRY_SECONDS = env_int("OUTBOX_BROKER_RETRY_SECONDS", 30, minimum
 OUTBOX_STALE_SECONDS = env_int("OUTBOX_STALE_SECONDS", 300, minimum=1)
 
 # --- Fenliu rules -----------------------------------------------------------------------------
+# The plausible range of event times (core.times): a call received before this day, or more than this many
+# minutes ahead of our clock, is refused by the form, the API and the service alike.
+try:
+    EVENT_TIME_EARLIEST = date.fromisoformat(env_str("EVENT_TIME_EARLIEST", "2000-01-01"))
+except ValueError:
+    raise ImproperlyConfigured("EVENT_TIME_EARLIEST must be a day as YYYY-MM-DD") from None
+EVENT_TIME_MAX_AHEAD_MINUTES = env_int("EVENT_TIME_MAX_AHEAD_MINUTES", 10, minimum=0)
+# A day asked about in a page's URL or form (a review, a report's period) may be at most this far ahead.
+DATE_PARAM_MAX_AHEAD_DAYS = env_int("DATE_PARAM_MAX_AHEAD_DAYS", 366, minimum=0)
 # A slip not accepted this many minutes after it was issued gets one reminder e-mail to its department.
 SLIP_ACCEPT_REMINDER_MINUTES = env_int("SLIP_ACCEPT_REMINDER_MINUTES", 30, minimum=1)
 # A completed slip closes after this many failed callback attempts (caller not reached).

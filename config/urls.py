@@ -24,3 +24,5 @@ urlpatterns = [
     path("mediation/", include("mediation.urls")),
     path("", include("incidents.review.urls")),
 ]
+
+handler400 = "core.views.bad_request"

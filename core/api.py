@@ -28,3 +28,4 @@ def exception_handler(exc, context):
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args)
     return drf_exception_handler(exc, context)
+

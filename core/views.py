@@ -39,3 +39,13 @@ def health(request):
         return JsonResponse({"status": "down", "database": "unreachable"}, status=503)
     degraded = figures["dead"] > 0 or figures["oldest_pending_seconds"] > settings.OUTBOX_STALE_SECONDS
     return JsonResponse({"status": "degraded" if degraded else "ok", "database": "ok", "outbox": figures})
+
+
+def bad_request(request, exception=None):
+    """handler400: a page that says what was wrong with the request (core.times.day_param's reason), not a
+    bare "Bad Request". Django only sends BadRequest, SuspiciousOperation and its kin here; the reason is
+    shown only for BadRequest, whose message we write."""
+    from django.core.exceptions import BadRequest
+
+    reason = str(exception) if isinstance(exception, BadRequest) else ""
+    return render(request, "400.html", {"reason": reason}, status=400)

@@ -10,7 +10,6 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.models import Role
 from core.roles import role_required
+from core.times import day_param
 from diversion.models import Category, Department
 from incidents.forms import VersionField
 from incidents.models import Call, PoliceAssignment
@@ -167,8 +167,8 @@ def assignment_hand_over(request, pk):
 @role_required(*CENTRE)
 def police_kpis(request):
     today = timezone.localdate()
-    start = parse_date(request.GET.get("from") or "") or today - timedelta(days=6)
-    end = parse_date(request.GET.get("to") or "") or today
+    start = day_param(request, "from", today - timedelta(days=6))
+    end = day_param(request, "to", today)
     if end < start:
         start, end = end, start
     kpis = selectors.police_kpis(selectors.day_start(start), selectors.day_start(end + timedelta(days=1)))

@@ -1,5 +1,4 @@
 import uuid
-from datetime import timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -7,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.phones import phone_normalise
+from core.times import validate_event_time
 from diversion.models import Category, Department
 from grids.models import Grid, Unit
 
@@ -53,8 +53,7 @@ class CallForm(forms.ModelForm):
 
     def clean_received_at(self):
         value = self.cleaned_data["received_at"]
-        if value > timezone.now() + timedelta(hours=1):
-            raise ValidationError(_("The call cannot be received in the future."))
+        validate_event_time(value)
         return value
 
     def clean(self):

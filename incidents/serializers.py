@@ -1,7 +1,6 @@
 """Intake input and the call as the API shows it. Validation and shape only: writes are in services."""
 
 import datetime
-from datetime import timedelta
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
@@ -10,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from core.phones import phone_normalise
+from core.times import validate_event_time
 from diversion.models import Category, Department
 from diversion.routing import DECISIONS
 from grids.models import Unit
@@ -18,7 +18,6 @@ from .models import Call, Channel
 
 # The 110 system's clock and ours may differ a little; a call stamped further ahead than this is a typo
 # or a wrong time zone, not a call.
-MAX_CLOCK_SKEW = timedelta(hours=1)
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -57,8 +56,10 @@ class CallIntakeSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices, required=False, default=Channel.PHONE)
 
     def validate_received_at(self, value):
-        if value > timezone.now() + MAX_CLOCK_SKEW:
-            raise serializers.ValidationError(_("This time is in the future."), code="future")
+        try:
+            validate_event_time(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages, code=exc.code) from None
         return value
 
     def validate_caller_phone(self, value):

@@ -8,7 +8,7 @@ transaction). Each imports the other inside the function that needs it; no other
 
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +17,7 @@ from core.audit import audit_write
 from core.errors import Conflict, DomainError
 from core.models import Role
 from core.outbox import outbox_put
+from core.times import validate_event_time
 from diversion import routing
 from diversion.models import Category, Department
 from grids import spatial
@@ -54,6 +55,10 @@ def call_intake(*, actor, data: dict) -> IntakeResult:
     returns the stored one; the same id with different content raises Conflict. `data` is validated
     (normalised phone, aware received_at)."""
     _check_dispatcher(actor)
+    try:
+        validate_event_time(data["received_at"])
+    except ValidationError as exc:
+        raise DomainError(exc.messages[0], code=exc.code) from None
     existing = Call.objects.filter(call_id=data["call_id"]).first()
     if existing is not None:
         if not _same_content(existing, data):

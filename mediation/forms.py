@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.phones import phone_normalise
+from core.times import validate_day, validate_event_time
 from diversion.models import Category
 from grids.models import Grid, Unit
 
@@ -73,7 +74,7 @@ class PlanForm(forms.Form):
 
 
 class SessionForm(forms.Form):
-    held_at = forms.DateTimeField(label=_("held at"),
+    held_at = forms.DateTimeField(label=_("held at"), validators=[validate_event_time],
                                   widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
     place = forms.ChoiceField(label=_("place"), choices=MediationSession.Place.choices)
     place_detail = forms.CharField(label=_("where exactly"), max_length=120, required=False)
@@ -117,9 +118,10 @@ class ReopenForm(forms.Form):
 
 
 class FiguresForm(forms.Form):
-    since = forms.DateField(label=pgettext_lazy("date range", "from"), required=False,
+    since = forms.DateField(label=pgettext_lazy("date range", "from"), required=False, validators=[validate_day],
                             widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("until"), required=False, validators=[validate_day],
+                            widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
         data = super().clean()

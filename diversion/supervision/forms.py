@@ -2,6 +2,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.times import validate_day, validate_planned_time
+
 from ..models import AccountabilityRecord, Department, HandoffSlip, NoticeKind, ReportKind
 
 
@@ -51,9 +53,11 @@ class NoticeIssueForm(forms.Form):
 class MeetingConveneForm(forms.Form):
     title = forms.CharField(label=_("Subject"), max_length=200)
     meeting_at = forms.DateTimeField(label=_("Meeting date"),
-                                     widget=_local_datetime())
+                                     widget=_local_datetime(),
+                                     validators=[validate_planned_time])
     time_limit = forms.DateTimeField(label=_("To be settled by"),
-                                     widget=_local_datetime())
+                                     widget=_local_datetime(),
+                                     validators=[validate_planned_time])
     departments = forms.ModelMultipleChoiceField(label=_("Departments invited"), queryset=_departments(),
                                                  widget=forms.CheckboxSelectMultiple)
 
@@ -65,7 +69,7 @@ class MeetingRecordForm(forms.Form):
 class MeetingActionForm(forms.Form):
     department = forms.ModelChoiceField(label=_("Responsible department"), queryset=Department.objects.none())
     description = forms.CharField(label=_("Action"), widget=forms.Textarea(attrs={"rows": 2}))
-    deadline = forms.DateTimeField(label=_("Deadline"), widget=_local_datetime())
+    deadline = forms.DateTimeField(label=_("Deadline"), widget=_local_datetime(), validators=[validate_planned_time])
 
     def __init__(self, *args, meeting=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -81,7 +85,7 @@ class AccountabilityForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=AccountabilityRecord.Kind.choices)
     department = forms.ModelChoiceField(label=_("Department"), queryset=_departments())
     person = forms.CharField(label=_("Person talked to"), required=False, max_length=64)
-    occurred_on = forms.DateField(label=_("Date"), widget=_local_date())
+    occurred_on = forms.DateField(label=_("Date"), widget=_local_date(), validators=[validate_day])
     summary = forms.CharField(label=_("Summary"), widget=forms.Textarea(attrs={"rows": 3}))
     notices = forms.CharField(label=_("Notice numbers"), required=False,
                               help_text=_("Serial numbers of the notices behind it, e.g. DB-2025-000012."))
@@ -104,9 +108,9 @@ class PeriodForm(forms.Form):
                                choices=[(ReportKind.WEEKLY, _("Week")), (ReportKind.MONTHLY, _("Month")),
                                         (ReportKind.QUARTERLY, _("Quarter"))])
     day = forms.DateField(label=_("Containing the day"), required=False,
-                          widget=_local_date())
+                          widget=_local_date(), validators=[validate_day])
 
 
 class ReportGenerateForm(forms.Form):
     kind = forms.ChoiceField(label=pgettext_lazy("periodic report", "Report"), choices=ReportKind.choices)
-    day = forms.DateField(label=_("Period containing the day"), widget=_local_date())
+    day = forms.DateField(label=_("Period containing the day"), widget=_local_date(), validators=[validate_day])

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from core.models import Role
 from core.roles import role_required
+from core.times import day_param
 
 from ..models import DailyReview
 from .exports import review_pdf, review_xlsx
@@ -26,13 +27,7 @@ REVIEWERS = (Role.SUPERVISOR, Role.DISPATCHER)
 
 
 def _day(request) -> date:
-    raw = request.GET.get("date") or request.POST.get("date")
-    if not raw:
-        return timezone.localdate() - timedelta(days=1)
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise Http404(_("Not a date.")) from None
+    return day_param(request, "date", timezone.localdate() - timedelta(days=1))
 
 
 def _scope(request) -> str:

@@ -85,3 +85,119 @@ def test_csv_cells_that_would_be_formulas_are_prefixed_and_numbers_are_left_alon
 
     assert csv_row({"a": FORMULA, "b": "+1", "c": "@SUM(A1)", "d": "-2", "e": 3, "f": "正常文字"}) == {
         "a": "'" + FORMULA, "b": "'+1", "c": "'@SUM(A1)", "d": "'-2", "e": 3, "f": "正常文字"}
+
+
+# --- Server errors: implausible times, deep JSON, dates in page URLs ---------------------------------------
+
+def _intake(**overrides):
+    from tests.incidents.test_api_intake import payload
+
+    return payload(**overrides)
+
+
+@pytest.mark.parametrize("received_at, code", [
+    ("0001-01-01T00:00:00Z", "too_early"),
+    ("0018-05-01T10:00:00+08:00", "too_early"),
+    ("1999-12-31T23:59:00+08:00", "too_early"),
+])
+def test_the_api_refuses_a_call_received_before_the_plausible_range(dispatcher, received_at, code):
+    from rest_framework.test import APIClient
+
+    from incidents.models import Call
+
+    client = APIClient()
+    client.force_authenticate(dispatcher)
+    response = client.post("/api/v1/calls/", _intake(received_at=received_at), format="json")
+    assert response.status_code == 400
+    assert response.data["received_at"][0].code == code
+    assert Call.objects.count() == 0
+
+
+def test_the_api_refuses_a_call_more_than_ten_minutes_ahead(dispatcher):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(dispatcher)
+    ahead = (timezone.now() + timedelta(minutes=15)).isoformat()
+    response = client.post("/api/v1/calls/", _intake(received_at=ahead), format="json")
+    assert response.status_code == 400 and response.data["received_at"][0].code == "future"
+
+
+def test_the_service_refuses_a_year_18_call_whoever_calls_it(dispatcher):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from core.errors import DomainError
+    from tests.factories import call_data
+
+    with pytest.raises(DomainError) as refused:
+        call_services.call_intake(actor=dispatcher, data=call_data(
+            received_at=datetime(18, 5, 1, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))))
+    assert refused.value.code == "too_early"
+
+
+def test_the_typed_call_form_refuses_year_18(client, dispatcher):
+    from incidents.models import Call
+
+    client.force_login(dispatcher)
+    response = client.post(reverse("call-new"), {
+        "call_id": "T-0018", "received_at": "0018-05-01T10:00", "caller_phone": "13800138000",
+        "content": "楼上噪音扰民", "channel": "phone", "idempotency_key": "k-0018"})
+    assert response.status_code == 200
+    assert "2000-01-01" in response.content.decode()
+    assert Call.objects.count() == 0
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("url", ["/api/v1/calls/", "/api/v1/calls/{call}/classify/", "/api/v1/slips/{slip}/return/",
+                                 "/api/v1/slips/{slip}/callbacks/"])
+def test_json_nested_5000_deep_is_a_400_with_the_reason_on_every_json_endpoint(make_slip, supervisor, url):
+    from rest_framework.test import APIClient
+
+    slip = make_slip()
+    client = APIClient()
+    client.force_authenticate(supervisor)
+    response = client.post(url.format(call=slip.call_id, slip=slip.pk), _nested(5000),
+                           content_type="application/json")
+    assert response.status_code == 400
+    assert "32" in response.data["detail"]
+
+
+def test_json_depth_counts_brackets_outside_strings_only():
+    from core.parsers import json_depth
+
+    assert json_depth('{"a": "[[[[[[", "b": [1, {"c": "\\"]]]"}]}', 10) == 3
+    assert json_depth(_nested(100), 32) == 33  # counting stops past the limit
+
+
+def test_an_oversized_json_body_is_refused_before_parsing(dispatcher, settings):
+    from rest_framework.test import APIClient
+
+    settings.API_JSON_MAX_BYTES = 2048
+    client = APIClient()
+    client.force_authenticate(dispatcher)
+    response = client.post("/api/v1/calls/", '{"content": "' + "噪" * 2000 + '"}', content_type="application/json")
+    assert response.status_code == 400 and "2048" in response.data["detail"]
+
+
+@pytest.mark.parametrize("url", ["/review/?date=0001-01-01", "/review/?date=2025-02-30", "/review/?date=9999-12-31",
+                                 "/review/calls/?date=0001-01-01&key=calls", "/grids/kpis/?from=0001-01-01",
+                                 "/grids/kpis/?to=2025-02-30"])
+def test_a_date_parameter_out_of_range_is_a_400_that_says_why(client, supervisor, url):
+    client.force_login(supervisor)
+    response = client.get(url)
+    assert response.status_code == 400
+    assert 'id="bad-request-reason"' in response.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/supervision/league/?period=monthly&day=0001-01-01",
+                                 "/mediation/figures/?since=0001-01-01"])
+def test_a_date_field_out_of_range_is_a_form_error_not_a_server_error(client, supervisor, url):
+    client.force_login(supervisor)
+    assert client.get(url).status_code == 200

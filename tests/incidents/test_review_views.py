@@ -65,7 +65,7 @@ def test_a_dispatcher_drills_down_to_the_calls_of_a_cluster(client, dispatcher, 
 def test_an_unknown_figure_is_not_found(client, supervisor, built):
     client.force_login(supervisor)
     assert client.get(reverse("review-calls"), _q(key="bogus")).status_code == 404
-    assert client.get(reverse("review"), {"date": "not-a-date"}).status_code == 404
+    assert client.get(reverse("review"), {"date": "not-a-date"}).status_code == 400
 
 
 def test_the_map_data_has_the_days_calls_per_micro_grid(client, supervisor, built):
