@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError
 from django.http import JsonResponse
@@ -8,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from .models import Role
 from .outbox import outbox_figures
+from .throttle import login_address_blocked
 
 
 @login_required
@@ -49,3 +51,13 @@ def bad_request(request, exception=None):
 
     reason = str(exception) if isinstance(exception, BadRequest) else ""
     return render(request, "400.html", {"reason": reason}, status=400)
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page, refusing at once (429) while the address is blocked for password spraying
+    (core.throttle); django-axes still locks one username at one address after fewer failures."""
+
+    def post(self, request, *args, **kwargs):
+        if settings.AXES_ENABLED and login_address_blocked(request):
+            return render(request, "registration/locked_out.html", {"by_address": True}, status=429)
+        return super().post(request, *args, **kwargs)

@@ -71,6 +71,15 @@ def _eager_celery(settings):
 
 
 @pytest.fixture(autouse=True)
+def _clear_cache():
+    """Login and API throttle counts (core.throttle) start from nothing in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _reset_routing_cache():
     from diversion import routing
 

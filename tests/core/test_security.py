@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from diversion import services as slip_services
 from incidents import services as call_services
-from tests.factories import category
+from tests.factories import UserFactory, category
 
 pytestmark = pytest.mark.django_db
 
@@ -201,3 +201,106 @@ def test_a_date_parameter_out_of_range_is_a_400_that_says_why(client, supervisor
 def test_a_date_field_out_of_range_is_a_form_error_not_a_server_error(client, supervisor, url):
     client.force_login(supervisor)
     assert client.get(url).status_code == 200
+
+
+# --- HTTPS deployment from the environment, sessions ----------------------------------------------------------
+
+PRODUCTION = {
+    "DEBUG": "0", "FENLIU_REQUIRE_SECRET_KEY": "1",
+    "SECRET_KEY": "k8Vq2-production-secret-with-enough-length-and-variety-9xZ!pL3#wR7&mN4$",
+    "ALLOWED_HOSTS": "fenliu.example.gov.cn", "CSRF_TRUSTED_ORIGINS": "https://fenliu.example.gov.cn",
+    "SECURE_SSL_REDIRECT": "1", "SECURE_HSTS_SECONDS": "31536000", "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
+    "SECURE_HSTS_PRELOAD": "1",
+    "SESSION_COOKIE_SECURE": "1", "CSRF_COOKIE_SECURE": "1", "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https",
+}
+
+
+def _manage(tmp_path, *args, **env):
+    import os
+    import subprocess
+    import sys
+
+    from tests.core.test_settings_env import _SETTINGS_VARS, PROJECT_ROOT
+
+    clean = {k: v for k, v in os.environ.items()
+             if k not in _SETTINGS_VARS + tuple(PRODUCTION) + ("DJANGO_ALLOW_ASYNC_UNSAFE",)}
+    clean.update(FENLIU_VAR_DIR=str(tmp_path / "var"), DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", **env)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_ROOT, env=clean, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_check_deploy_is_clean_with_the_documented_production_variables(tmp_path):
+    proc = _manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "System check identified no issues" in proc.stdout
+    # And without them it warns about exactly what the README tells production to set.
+    bare = _manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", SECRET_KEY=PRODUCTION["SECRET_KEY"])
+    assert bare.returncode != 0
+    for warning in ("W004", "W008", "W012", "W016"):
+        assert f"security.{warning}" in bare.stdout + bare.stderr
+
+
+@pytest.mark.parametrize("name, value", [("SECURE_HSTS_SECONDS", "a year"), ("SECURE_SSL_REDIRECT", "sure"),
+                                         ("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto"),
+                                         ("SECURE_PROXY_SSL_HEADER", "X_FORWARDED_PROTO,https"),
+                                         ("SESSION_COOKIE_AGE", "0"), ("CACHE_URL", "memcached://x")])
+def test_a_malformed_production_variable_stops_start_up_naming_it(tmp_path, name, value):
+    proc = _manage(tmp_path, "check", **{name: value})
+    assert proc.returncode != 0
+    assert "ImproperlyConfigured" in proc.stderr and name in proc.stderr
+
+
+def test_the_session_ends_when_the_browser_closes(client, dispatcher):
+    response = client.post(reverse("login"), {"username": "dispatcher", "password": "pw-for-tests-1"})
+    assert response.status_code == 302
+    cookie = response.cookies["sessionid"]
+    assert not cookie["max-age"] and not cookie["expires"]  # a browser-session cookie
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+
+
+def test_pages_send_a_content_security_policy_and_refuse_framing(client, dispatcher):
+    client.force_login(dispatcher)
+    response = client.get(reverse("dispatch-workbench"))
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self' 'nonce-" in policy and "frame-ancestors 'none'" in policy
+    nonce = policy.split("'nonce-")[1].split("'")[0]
+    assert f'nonce="{nonce}"' in response.content.decode()
+    assert response["X-Frame-Options"] == "DENY"
+
+
+# --- Login throttling by address; API throttled per token ---------------------------------------------------
+
+def test_password_spraying_from_one_address_is_stopped_whatever_the_usernames(client, dispatcher, settings):
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 5
+    for n in range(5):  # one try each on five different users: no per-user lock is reached
+        UserFactory(username=f"u{n}")
+        assert client.post(reverse("login"), {"username": f"u{n}", "password": "guess"}).status_code == 200
+    # The right password of a sixth user from the same address is refused now.
+    response = client.post(reverse("login"), {"username": "dispatcher", "password": "pw-for-tests-1"})
+    assert response.status_code == 429 and 'id="locked-by-address"' in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    # Another address is not affected.
+    other = client.post(reverse("login"), {"username": "dispatcher", "password": "pw-for-tests-1"},
+                        REMOTE_ADDR="10.9.8.7")
+    assert other.status_code == 302
+
+
+def test_the_api_is_throttled_per_token(dispatcher, supervisor, settings):
+    from django.core.cache import cache
+    from rest_framework.authtoken.models import Token
+    from rest_framework.settings import api_settings
+    from rest_framework.test import APIClient
+    from rest_framework.throttling import SimpleRateThrottle
+
+    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "token": "3/min"}
+    old = SimpleRateThrottle.THROTTLE_RATES
+    SimpleRateThrottle.THROTTLE_RATES = rates
+    cache.clear()
+    try:
+        first = APIClient(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=dispatcher).key}")
+        second = APIClient(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=supervisor).key}")
+        assert [first.get("/api/v1/slips/").status_code for _ in range(4)] == [200, 200, 200, 429]
+        assert "Retry-After" in first.get("/api/v1/slips/")
+        assert second.get("/api/v1/slips/").status_code == 200  # its own allowance
+    finally:
+        SimpleRateThrottle.THROTTLE_RATES = old

@@ -28,15 +28,33 @@ def browser():
         browser.close()
 
 
+# Reports every Content-Security-Policy violation to the console (an init script is not itself under the CSP).
+_CSP_LISTENER = """document.addEventListener("securitypolicyviolation", (e) => console.error(
+  "CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " at " + e.sourceFile
+  + ":" + e.lineNumber));"""
+
+
+def csp_watch(page) -> list[str]:
+    """The CSP violations a page reports, as they happen (Chromium's own console message and the DOM event)."""
+    violations: list[str] = []
+    page.add_init_script(_CSP_LISTENER)
+    page.on("console", lambda m: violations.append(m.text) if (
+        "Content Security Policy" in m.text or m.text.startswith("CSP violation")) else None)
+    return violations
+
+
 @pytest.fixture
 def page(browser):
+    """A desk-width page. Every browser test doubles as a CSP test: a violation on any page fails it."""
     context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
     page = context.new_page()
     # Every wait in a browser test is bounded: a selector or a click 15 s, a page load 30 s.
     page.set_default_timeout(15_000)
     page.set_default_navigation_timeout(30_000)
+    violations = csp_watch(page)
     yield page
     context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture
