@@ -304,3 +304,23 @@ def test_the_api_is_throttled_per_token(dispatcher, supervisor, settings):
         assert second.get("/api/v1/slips/").status_code == 200  # its own allowance
     finally:
         SimpleRateThrottle.THROTTLE_RATES = old
+
+
+# --- The audit log is append-only in PostgreSQL ------------------------------------------------------------
+
+@pytest.mark.parametrize("statement", ["UPDATE core_auditlog SET reason = 'rewritten' WHERE id = %s",
+                                       "DELETE FROM core_auditlog WHERE id = %s"])
+def test_postgresql_refuses_to_change_or_delete_an_audit_row(require_postgres, make_call, statement):
+    from django.db import IntegrityError, connection, transaction
+
+    from core.models import AuditLog
+
+    row = AuditLog.objects.filter(call=make_call()).first()
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement, [row.pk])
+    row.refresh_from_db()
+    assert row.reason != "rewritten"
+    # Through the ORM too, whatever the caller.
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+        AuditLog.objects.filter(pk=row.pk).update(reason="rewritten")
+    assert AuditLog.objects.filter(pk=row.pk, reason="rewritten").count() == 0
