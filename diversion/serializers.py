@@ -24,7 +24,10 @@ class CodeNameSerializer(serializers.Serializer):
 
 
 class CallbackSerializer(serializers.ModelSerializer):
-    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True,
+                                               help_text=_("Username of who recorded the callback."))
+    # "" when the caller was not reached: declared, since a read-only model field drops allow_blank.
+    resolved = serializers.ChoiceField(choices=Callback.Resolved.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Callback
@@ -41,8 +44,15 @@ class SlipSerializer(serializers.ModelSerializer):
     call = SlipCallSerializer(read_only=True)
     category = CodeNameSerializer(read_only=True)
     department = CodeNameSerializer(read_only=True)
-    accepted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    suggested_department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    # Null until accepted / unless the returning department suggested one ("" until closed): declared, since
+    # read-only fields drop allow_null and allow_blank and the schema would say otherwise.
+    accepted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                               help_text=_("Username of who accepted the slip; null until then."))
+    suggested_department = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True,
+        help_text=_("Code of the department the returning department suggested, if any."))
+    close_reason = serializers.ChoiceField(choices=HandoffSlip._meta.get_field("close_reason").choices,
+                                           allow_blank=True, read_only=True)
     callbacks = CallbackSerializer(many=True, read_only=True)
 
     class Meta:
@@ -59,7 +69,7 @@ class SlipAcceptSerializer(serializers.Serializer):
 
 
 class SlipReturnSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
+    reason = serializers.CharField(min_length=1, max_length=2000)
     suggested_department = serializers.SlugRelatedField(
         slug_field="code", queryset=Department.objects.filter(active=True), required=False, allow_null=True,
         default=None,
@@ -67,7 +77,7 @@ class SlipReturnSerializer(serializers.Serializer):
 
 
 class SlipCompleteSerializer(serializers.Serializer):
-    result = serializers.CharField(max_length=4000)
+    result = serializers.CharField(min_length=1, max_length=4000)
     handler_name = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 

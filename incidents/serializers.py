@@ -45,14 +45,14 @@ class CallIntakeSerializer(serializers.Serializer):
     """A call as the 110 system (or a dispatcher's client) sends it. `validated_data` is exactly what
     `incidents.services.call_intake` takes."""
 
-    call_id = serializers.CharField(max_length=64)
+    call_id = serializers.CharField(min_length=1, max_length=64)
     received_at = AwareDateTimeField()
-    caller_phone = serializers.CharField(max_length=32)
+    caller_phone = serializers.CharField(min_length=1, max_length=32)
     caller_name = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True, default=None)
     lon = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True, default=None)
-    content = serializers.CharField(max_length=4000)
+    content = serializers.CharField(min_length=1, max_length=4000)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False, default=Channel.PHONE)
 
     def validate_received_at(self, value):
@@ -82,7 +82,7 @@ class CallSerializer(serializers.ModelSerializer):
     """A call as the API shows it. The caller's number only ever masked."""
 
     caller_phone_masked = serializers.CharField(source="masked_phone", read_only=True)
-    micro_grid = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    micro_grid = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)  # unplaced
     suggested_decision = serializers.ChoiceField(
         choices=DECISIONS, read_only=True,
         help_text="The suggestion's keep-or-divert decision; undecided: the dispatcher decides.")

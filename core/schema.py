@@ -1,0 +1,49 @@
+"""The API's OpenAPI schema (drf-spectacular) says what the API really answers: besides each operation's own
+responses, the errors every operation can give, each with the body it really has (core.api's handler):
+
+- 400: `{"detail", "code"}` for a refused request (a domain rule, an unreadable body, a bad page number), or
+  `{field: [message, ...]}` for invalid input;
+- 401 without credentials, 403 for a role that may not, 404 outside the user's scope, 429 when throttled:
+  `{"detail"}` (and `code` for domain errors)."""
+
+from drf_spectacular.openapi import AutoSchema
+
+ERROR = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+    "required": ["detail"],
+}
+INVALID = {
+    "type": "object",
+    "description": "`detail` and `code` for a refused request; otherwise each invalid field (or "
+                   "`non_field_errors`) with its messages.",
+    "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
+DESCRIPTIONS = {
+    "400": "Invalid input, or refused by a rule of the domain; nothing was written.",
+    "401": "No credentials, or a token that does not exist.",
+    "403": "Not allowed for this user's role.",
+    "404": "Not found in this user's scope.",
+    "409": "The record changed, or is not in a state that allows this.",
+    "429": "Too many requests for this token; see Retry-After.",
+}
+
+
+class FenliuAutoSchema(AutoSchema):
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response" or self.path.endswith("/schema/"):
+            return responses
+        listing = self._is_list_view()
+        codes = ["401", "403", "429"]
+        if self.method in ("POST", "PUT", "PATCH") or listing:  # a body, or a query (a page, a filter)
+            codes.append("400")
+        if "{" in self.path or listing:  # an id outside the scope, or a page past the end
+            codes.append("404")
+        codes += [c for c in responses if c in ("400", "404", "409")]
+        for code in sorted(set(codes)):
+            body = INVALID if code == "400" else ERROR
+            response = responses.setdefault(code, {"description": DESCRIPTIONS[code]})
+            response.setdefault("content", {"application/json": {"schema": body}})
+        return responses
