@@ -66,3 +66,12 @@ def test_each_roles_pages_load_without_a_csp_violation(browser, live_server, mak
         assert any("script-src" in v for v in violations), violations
     finally:
         context.close()
+
+
+def test_a_bad_date_in_a_page_url_says_why_on_a_phone(page, live_server, login, shot, supervisor):
+    login(page, supervisor)
+    page.set_viewport_size(PHONE)
+    response = page.goto(f"{live_server.url}/review/?date=0018-05-01")
+    assert response.status == 400
+    assert "2000-01-01" in page.locator("#bad-request-reason").inner_text()
+    shot(page, "bad-request-phone")
