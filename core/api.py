@@ -28,4 +28,3 @@ def exception_handler(exc, context):
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args)
     return drf_exception_handler(exc, context)
-

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import BadRequest
 from django.db import DatabaseError
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -47,8 +48,6 @@ def bad_request(request, exception=None):
     """handler400: a page that says what was wrong with the request (core.times.day_param's reason), not a
     bare "Bad Request". Django only sends BadRequest, SuspiciousOperation and its kin here; the reason is
     shown only for BadRequest, whose message we write."""
-    from django.core.exceptions import BadRequest
-
     reason = str(exception) if isinstance(exception, BadRequest) else ""
     return render(request, "400.html", {"reason": reason}, status=400)
 

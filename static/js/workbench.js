@@ -221,6 +221,16 @@
     p.insertBefore(banner, p.children[1]);
   }
 
+  // Every 15 s the queue reloads, unless the picker is open; the request names the call on screen so it
+  // stays selected. (Here, not in hx-trigger/hx-vals expressions: htmx would need eval, which the
+  // Content-Security-Policy forbids.)
+  queue.addEventListener("htmx:configRequest", (e) => {
+    if (e.detail.elt === queue) e.detail.parameters.selected = window.fenliuSelected();
+  });
+  setInterval(() => {
+    if (!document.querySelector(".picker.open")) htmx.trigger(queue, "refresh");
+  }, 15000);
+
   document.body.addEventListener("htmx:afterSwap", (e) => {
     if (e.detail.target === panel) initPanel();
     if (e.detail.target === queue) checkStillWaiting();

@@ -162,3 +162,15 @@ def test_the_panel_says_when_its_call_was_decided_elsewhere(page, live_server, l
     assert "已在其他席位处理" in page.locator("#key-hint").inner_text()
     shot(page, "workbench-call-gone")
     assert not HandoffSlip.objects.exists()
+
+
+def test_the_queue_reloads_every_15_seconds_keeping_the_call_on_screen(page, live_server, login, dispatcher):
+    """The reload runs in workbench.js (no eval under the CSP): on the timer, naming the selected call."""
+    older = _intake(dispatcher, NOISE, 5)
+    _intake(dispatcher, FUMES, 1)
+    login(page, dispatcher)
+    page.clock.install()
+    _open(page, live_server, older)
+    with page.expect_request(lambda r: "/dispatch/queue/" in r.url) as reload:
+        page.clock.run_for(16_000)
+    assert f"selected={older.pk}" in reload.value.url
