@@ -47,7 +47,10 @@ def test_a_returned_slip_leaves_only_read_only_facts_of_what_was_handled(client,
     assert "张三" not in page  # no caller details once it no longer holds the call
     assert client.post(reverse("call-reveal-phone", args=[first.call_id])).status_code == 403
     # Its own slip stays readable but cannot be acted on.
-    assert client.get(reverse("slip-detail", args=[first.pk])).status_code == 200
+    for name in ("slip-detail", "slip-print"):
+        response = client.get(reverse(name, args=[first.pk]))
+        assert response.status_code == 200 and first.serial in response.content.decode()
+        assert "张三" not in response.content.decode()
     client.post(reverse("slip-accept", args=[first.pk]), {})
     first.refresh_from_db()
     assert first.status == "returned"
