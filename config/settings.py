@@ -1,6 +1,7 @@
 """Fenliu settings. Every value comes from the environment; the defaults give the embedded demo
 (SQLite file, a file-based Celery broker, console e-mail)."""
 
+import re
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -192,6 +193,11 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 
 # --- API ------------------------------------------------------------------------------------
+# Requests per token (core.throttle), as DRF writes a rate: a number, "/", then s, min, hour or day.
+API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "1200/min").strip()
+if not re.fullmatch(r"[1-9]\d*/(s|sec|second|m|min|minute|h|hour|d|day)", API_THROTTLE_RATE):
+    raise ImproperlyConfigured(f"API_THROTTLE_RATE must be like 1200/min (per s, min, hour or day); "
+                               f"got {API_THROTTLE_RATE!r}")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -205,7 +211,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": ["core.throttle.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"token": env_str("API_THROTTLE_RATE", "1200/min")},
+    "DEFAULT_THROTTLE_RATES": {"token": API_THROTTLE_RATE},
     "DEFAULT_PAGINATION_CLASS": "core.pagination.StrictPageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "core.schema.FenliuAutoSchema",

@@ -246,7 +246,8 @@ def test_check_deploy_is_clean_with_the_documented_production_variables(tmp_path
 @pytest.mark.parametrize("name, value", [("SECURE_HSTS_SECONDS", "a year"), ("SECURE_SSL_REDIRECT", "sure"),
                                          ("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto"),
                                          ("SECURE_PROXY_SSL_HEADER", "X_FORWARDED_PROTO,https"),
-                                         ("SESSION_COOKIE_AGE", "0"), ("CACHE_URL", "memcached://x")])
+                                         ("SESSION_COOKIE_AGE", "0"), ("CACHE_URL", "memcached://x"),
+                                         ("API_THROTTLE_RATE", "lots"), ("EVENT_TIME_EARLIEST", "2000")])
 def test_a_malformed_production_variable_stops_start_up_naming_it(tmp_path, name, value):
     proc = _manage(tmp_path, "check", **{name: value})
     assert proc.returncode != 0
