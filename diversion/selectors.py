@@ -24,6 +24,11 @@ def slip_get_for_user(user, pk) -> HandoffSlip:
     return get_object_or_404(slips_visible_to(user), pk=pk)
 
 
+def slip_caller_hidden(user, slip: HandoffSlip) -> bool:
+    """A department that returned the slip keeps it as a read-only record, without the caller's name."""
+    return user.role == Role.DEPARTMENT and slip.status == SlipStatus.RETURNED
+
+
 def callbacks_due(user) -> QuerySet[HandoffSlip]:
     """Completed slips waiting for the caller to be called back, oldest completion first."""
     return (slips_visible_to(user).filter(status=SlipStatus.COMPLETED)

@@ -13,7 +13,7 @@ from core.roles import role_required
 from . import services
 from .forms import AcceptForm, CallbackForm, CompleteForm, ReturnForm
 from .models import SlipStatus
-from .selectors import callbacks_due, slip_get_for_user, slips_visible_to
+from .selectors import callbacks_due, slip_caller_hidden, slip_get_for_user, slips_visible_to
 
 SLIP_PARTS = ["stub", "department", "receipt"]
 INBOX_TABS = [
@@ -36,11 +36,6 @@ def department_inbox(request):
                                                       "now": timezone.now()})
 
 
-def _caller_hidden(user, slip) -> bool:
-    """A department that returned the slip keeps it as a read-only record, without the caller's name."""
-    return user.role == Role.DEPARTMENT and slip.status == SlipStatus.RETURNED
-
-
 def _slip_context(request, slip, **forms):
     user = request.user
     own = user.is_superuser or (user.role == Role.DEPARTMENT and user.department_id == slip.department_id)
@@ -53,7 +48,7 @@ def _slip_context(request, slip, **forms):
         "own": own,
         "can_callback": user.has_role(Role.DISPATCHER, Role.SUPERVISOR),
         "can_reveal": can_reveal_phone(user, slip.call),
-        "caller_hidden": _caller_hidden(user, slip),
+        "caller_hidden": slip_caller_hidden(user, slip),
         "accept_form": forms.get("accept_form") or AcceptForm(),
         "return_form": forms.get("return_form") or ReturnForm(),
         "complete_form": forms.get("complete_form") or CompleteForm(initial={"handler_name": slip.handler_name}),
@@ -75,7 +70,7 @@ def slip_detail(request, pk):
 def slip_print(request, pk):
     slip = slip_get_for_user(request.user, pk)
     return render(request, "department/slip_print.html", {"slip": slip, "call": slip.call, "parts": SLIP_PARTS,
-                                                          "caller_hidden": _caller_hidden(request.user, slip)})
+                                                          "caller_hidden": slip_caller_hidden(request.user, slip)})
 
 
 def _act(request, pk, form_class, form_key, action, success):
