@@ -49,3 +49,11 @@ class CanSeeSlips(BasePermission):
         user = request.user
         return bool(user and user.is_authenticated and (
             user.has_role(Role.DISPATCHER, Role.SUPERVISOR) or is_department_staff(user)))
+
+
+class IsDepartmentStaff(BasePermission):
+    """A department's own work on its slips (accept, return, complete): refused to everyone else before the
+    request body is read, so a dispatcher is told 403, not how to fill the form."""
+
+    def has_permission(self, request, view):
+        return is_department_staff(request.user)

@@ -7,7 +7,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.roles import CanSeeSlips, CanTakeCalls
+from core.roles import CanSeeSlips, CanTakeCalls, IsDepartmentStaff
 
 from . import services
 from .models import Callback, HandoffSlip
@@ -63,7 +63,7 @@ class SlipViewSet(viewsets.ReadOnlyModelViewSet):
         return serializer.validated_data
 
     @extend_schema(request=SlipAcceptSerializer, responses={200: SlipSerializer, **_ACTION_ERRORS})
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=[IsDepartmentStaff])
     def accept(self, request, pk=None):
         slip = self.get_object()
         data = self._input(SlipAcceptSerializer)
@@ -71,7 +71,8 @@ class SlipViewSet(viewsets.ReadOnlyModelViewSet):
         return self._slip_response(slip.pk)
 
     @extend_schema(request=SlipReturnSerializer, responses={200: SlipSerializer, **_ACTION_ERRORS})
-    @action(detail=True, methods=["post"], url_path="return", url_name="return")
+    @action(detail=True, methods=["post"], url_path="return", url_name="return",
+            permission_classes=[IsDepartmentStaff])
     def return_(self, request, pk=None):
         slip = self.get_object()
         data = self._input(SlipReturnSerializer)
@@ -80,7 +81,7 @@ class SlipViewSet(viewsets.ReadOnlyModelViewSet):
         return self._slip_response(slip.pk)
 
     @extend_schema(request=SlipCompleteSerializer, responses={200: SlipSerializer, **_ACTION_ERRORS})
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=[IsDepartmentStaff])
     def complete(self, request, pk=None):
         slip = self.get_object()
         data = self._input(SlipCompleteSerializer)
