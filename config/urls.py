@@ -27,3 +27,4 @@ urlpatterns = [
 ]
 
 handler400 = "core.views.bad_request"
+handler404 = "core.views.page_not_found"

@@ -1,5 +1,10 @@
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.utils import translation
+
+from .parsers import NUL_REFUSED, holds_nul
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class LanguageMiddleware:
@@ -20,3 +25,19 @@ class LanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class RefuseNulMiddleware:
+    """A query string or a form carrying a NUL character (0x00) is a 400 before any view runs (core.parsers
+    does the same for JSON bodies): PostgreSQL text cannot hold one, so it would otherwise fail a lookup as a
+    server error. Reading the form here leaves it parsed for the view and for DRF."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if holds_nul(list(request.GET.lists())) or (
+                request.method == "POST" and request.content_type in FORM_TYPES
+                and holds_nul(list(request.POST.lists()))):
+            raise BadRequest(NUL_REFUSED)
+        return self.get_response(request)

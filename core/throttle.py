@@ -72,5 +72,6 @@ class TokenRateThrottle(SimpleRateThrottle):
         elif request.user and request.user.is_authenticated:
             ident = f"user:{request.user.pk}"
         else:
-            ident = "addr:" + self.get_ident(request)
+            # No address at all (a Unix socket, no proxy header): those requests share one bucket.
+            ident = "addr:" + (self.get_ident(request) or "unknown")
         return self.cache_format % {"scope": self.scope, "ident": ident}

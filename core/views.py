@@ -5,8 +5,10 @@ from django.core.exceptions import BadRequest
 from django.db import DatabaseError
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from rest_framework.exceptions import NotFound
 
 from .models import Role
 from .outbox import outbox_figures
@@ -49,7 +51,18 @@ def bad_request(request, exception=None):
     bare "Bad Request". Django only sends BadRequest, SuspiciousOperation and its kin here; the reason is
     shown only for BadRequest, whose message we write."""
     reason = str(exception) if isinstance(exception, BadRequest) else ""
+    if request.path.startswith("/api/"):  # the API's own error body, as its schema documents for 400
+        return JsonResponse({"detail": reason or "Bad Request", "code": "bad_request"}, status=400)
     return render(request, "400.html", {"reason": reason}, status=400)
+
+
+def page_not_found(request, exception=None):
+    """handler404: under /api/ the API's own error body (JSON, as its schema documents for 404), so a client
+    that sends `/api/v1/calls/abc/` reads the same shape as for an id that does not exist; Django's page
+    elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(NotFound.default_detail), "code": NotFound.default_code}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 class LoginView(auth_views.LoginView):

@@ -2,7 +2,7 @@
 id was typed), parses its input and calls the one service that makes the change."""
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from core.roles import CanSeeSlips, CanTakeCalls, IsDepartmentStaff
 
 from . import services
-from .models import Callback, HandoffSlip
+from .models import Callback, HandoffSlip, SlipStatus
 from .selectors import slip_get_for_user, slips_visible_to
 from .serializers import (
     CallbackCreatedSerializer,
@@ -29,6 +29,9 @@ _ACTION_ERRORS = {
 }
 
 
+@extend_schema_view(list=extend_schema(parameters=[OpenApiParameter(
+    "status", enum=[*SlipStatus.values, ""],
+    description="Only slips in this status; empty or left out: every status.")]))
 class SlipViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [CanSeeSlips]
     serializer_class = SlipSerializer

@@ -160,12 +160,13 @@ def _nested(depth: int) -> str:
 
 @pytest.mark.parametrize("url", ["/api/v1/calls/", "/api/v1/calls/{call}/classify/", "/api/v1/slips/{slip}/return/",
                                  "/api/v1/slips/{slip}/callbacks/"])
-def test_json_nested_5000_deep_is_a_400_with_the_reason_on_every_json_endpoint(make_slip, supervisor, url):
+def test_json_nested_5000_deep_is_a_400_with_the_reason_on_every_json_endpoint(make_slip, supervisor, staff_a, url):
     from rest_framework.test import APIClient
 
     slip = make_slip()
     client = APIClient()
-    client.force_authenticate(supervisor)
+    # A slip's return is the department's (others are refused before the body is read).
+    client.force_authenticate(staff_a if url.endswith("/return/") else supervisor)
     response = client.post(url.format(call=slip.call_id, slip=slip.pk), _nested(5000),
                            content_type="application/json")
     assert response.status_code == 400
@@ -328,3 +329,31 @@ def test_postgresql_refuses_to_change_or_delete_an_audit_row(require_postgres, m
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
         AuditLog.objects.filter(pk=row.pk).update(reason="rewritten")
     assert AuditLog.objects.filter(pk=row.pk, reason="rewritten").count() == 0
+
+
+# --- Issue 34: a NUL character (0x00) is refused as bad input wherever it comes in ----------------------------
+
+def test_a_nul_in_a_json_body_is_a_400_not_a_server_error(make_call, dispatcher):
+    """Found by the schema fuzz: a sub-category code holding a NUL reached PostgreSQL (500)."""
+    from rest_framework.test import APIClient
+
+    call = make_call()
+    client = APIClient()
+    client.force_authenticate(dispatcher)
+    response = client.post(f"/api/v1/calls/{call.pk}/classify/",
+                           {"decision": "non_police", "version": call.version, "category": "C0\x001"}, format="json")
+    assert response.status_code == 400 and "NUL" in response.json()["detail"]
+    call.refresh_from_db()
+    assert call.status == "new" and call.category_id is None
+
+
+def test_a_nul_in_a_form_or_a_query_string_is_a_400_before_any_view(client, make_call, dispatcher):
+    call = make_call()
+    client.force_login(dispatcher)
+    form = client.post(f"/dispatch/calls/{call.pk}/classify/", {"decision": "non_police", "category": "C\x0001"})
+    assert form.status_code == 400 and "NUL" in form.content.decode()
+    assert client.get("/calls/?status=new%00").status_code == 400
+    api = client.post(f"/api/v1/calls/{call.pk}/classify/", {"decision": "police", "version": "0", "unit": "1\x00"})
+    assert api.status_code == 400 and api.json()["code"] == "bad_request"
+    call.refresh_from_db()
+    assert call.status == "new"
