@@ -6,7 +6,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # The packages whose tasks.py holds Celery tasks or outbox handlers: the apps that have one, and the packages
 # that hold a concern of their own.
-TASK_PACKAGES = ["core", "incidents.review", "diversion", "diversion.supervision", "grids", "mediation"]
+TASK_PACKAGES = ["core", "incidents", "incidents.review", "diversion", "diversion.supervision", "grids", "mediation"]
 
 app = Celery("fenliu")
 app.config_from_object("django.conf:settings", namespace="CELERY")

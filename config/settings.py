@@ -286,6 +286,7 @@ CELERY_BEAT_SCHEDULE = {
                          "schedule": crontab(hour=7, minute=30, day_of_month="1", month_of_year="1,4,7,10")},
     # Daily review (issue 4): yesterday's 警情日研判, city-wide and per large grid (re-runs replace it).
     "daily-review": {"task": "incidents.review.tasks.daily_review_build_due", "schedule": crontab(hour=0, minute=30)},
+    "callers-anonymise": {"task": "incidents.tasks.callers_anonymise", "schedule": crontab(hour=3, minute=20)},
 }
 
 # --- The outbox (issue 32): every side effect is a row, delivered after commit by one relay ----------
@@ -435,6 +436,13 @@ SUPERVISION_LISTED_DEPARTMENTS = env_int("SUPERVISION_LISTED_DEPARTMENTS", 3, mi
 REVIEW_REPEAT_DAY_CALLS = env_int("REVIEW_REPEAT_DAY_CALLS", 2, minimum=2)
 REVIEW_REPEAT_WEEK_CALLS = env_int("REVIEW_REPEAT_WEEK_CALLS", 3, minimum=2)
 REVIEW_REPEAT_WEEK_DAYS = env_int("REVIEW_REPEAT_WEEK_DAYS", 7, minimum=2)
+
+# --- Callers' personal information (PIPL): kept only as long as needed ----------------------------------
+# The caller's number and name are blanked this many days after the call (a nightly job; the call's facts,
+# categories and every figure stay). Repeat checks and mediation match on a keyed hash of the number
+# (core.phones.caller_key), which is kept exactly as long as the longest of them looks back, then blanked too.
+CALLER_RETENTION_DAYS = env_int("CALLER_RETENTION_DAYS", 180, minimum=1)
+CALLER_KEY_SECRET = env_str("CALLER_KEY_SECRET", "") or SECRET_KEY
 # Clusters: this many calls of one sub-category in one micro grid within this many hours.
 REVIEW_CLUSTER_CALLS = env_int("REVIEW_CLUSTER_CALLS", 3, minimum=2)
 REVIEW_CLUSTER_HOURS = env_int("REVIEW_CLUSTER_HOURS", 2, minimum=1)
@@ -455,3 +463,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# How long the keyed hash of a caller's number is kept: the longest look-back of the checks that match on it.
+CALLER_KEY_DAYS = max(REPEAT_PHONE_LONG_DAYS, REVIEW_REPEAT_WEEK_DAYS, MEDIATION_LINK_DAYS)

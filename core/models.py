@@ -48,6 +48,8 @@ class AuditAction(models.TextChoices):
     SLIP_STATUS = "slip_status", _("Slip status")
     CALLBACK = "callback", _("Callback recorded")
     PHONE_REVEALED = "phone_revealed", _("Full phone number shown")
+    EXPORTED = "exported", _("Exported")
+    CALLERS_ANONYMISED = "callers_anonymised", _("Callers anonymised")
     # Supervision
     NOTICE_STATUS = "notice_status", _("Notice status")
     NOTICE_READ = "notice_read", _("Notice read")

@@ -1,7 +1,10 @@
-"""Caller phone numbers: one normal form for matching, a masked form for display."""
+"""Caller phone numbers: one normal form, a masked form for display, and a keyed hash for matching."""
 
+import hashlib
+import hmac
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -36,3 +39,12 @@ def phone_mask(digits: str) -> str:
     if len(digits) <= 7:
         return digits[:2] + "*" * (len(digits) - 3) + digits[-1:]
     return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def caller_key(digits: str) -> str:
+    """The number as repeat checks and mediation match it: HMAC-SHA256 under CALLER_KEY_SECRET (hex). Kept on
+    a call after its number is anonymised, for as long as those checks look back (CALLER_KEY_DAYS). Keyed,
+    not a bare salted hash: China's numbers are few enough to try them all against a known salt."""
+    if not digits:
+        return ""
+    return hmac.new(settings.CALLER_KEY_SECRET.encode(), digits.encode(), hashlib.sha256).hexdigest()

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.phones import phone_mask
+from core.phones import caller_key, phone_mask
 from core.states import StateMachine
 
 
@@ -49,8 +49,13 @@ NON_POLICE = Q(is_police=False) | (Q(is_police__isnull=True)
 class Call(models.Model):
     call_id = models.CharField(_("110 call id"), max_length=64, unique=True)
     received_at = models.DateTimeField(_("received at"), db_index=True)
-    caller_phone = models.CharField(_("caller phone"), max_length=16, db_index=True)
+    caller_phone = models.CharField(_("caller phone"), max_length=16, blank=True)
     caller_name = models.CharField(_("caller name"), max_length=64, blank=True)
+    # Personal information kept only as long as needed (incidents.retention): the number and the name are
+    # blanked CALLER_RETENTION_DAYS after the call; the keyed hash (core.phones.caller_key) that repeat
+    # checks match on stays CALLER_KEY_DAYS, the longest any of them looks back.
+    caller_key = models.CharField(_("caller key"), max_length=64, blank=True, editable=False)
+    anonymised_at = models.DateTimeField(_("caller anonymised at"), null=True, blank=True, editable=False)
     address = models.CharField(_("address"), max_length=200, blank=True)
     lat = models.FloatField(_("latitude"), null=True, blank=True)
     lon = models.FloatField(_("longitude"), null=True, blank=True)
@@ -90,7 +95,7 @@ class Call(models.Model):
         ordering = ["-received_at"]
         indexes = [
             models.Index(fields=["status", "-received_at"]),
-            models.Index(fields=["caller_phone", "received_at"]),
+            models.Index(fields=["caller_key", "received_at"], name="call_caller_key_received"),
             models.Index(fields=["address", "received_at"]),
             # Daily review (issue 4): a day's or window's calls read from the index alone (PostgreSQL
             # INCLUDE), and a grid's calls in a window for hotspots and their drill-down.
@@ -102,6 +107,14 @@ class Call(models.Model):
 
     def __str__(self):
         return self.call_id
+
+    def save(self, *args, **kwargs):
+        if self.caller_phone:  # the key follows the number while there is one
+            self.caller_key = caller_key(self.caller_phone)
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None and "caller_phone" in update_fields:
+                kwargs["update_fields"] = {*update_fields, "caller_key"}
+        super().save(*args, **kwargs)
 
     @property
     def masked_phone(self) -> str:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from core.models import Role
+from core.phones import caller_key
 
 from .models import CALL_QUEUE_STATUSES, Call
 
@@ -65,7 +66,9 @@ def call_repeats(*, phone: str, address: str, received_at, category_code: str | 
     long = received_at - timedelta(days=settings.REPEAT_PHONE_LONG_DAYS)
     place = received_at - timedelta(hours=settings.REPEAT_PLACE_HOURS)
     others = Call.objects.exclude(pk=exclude_pk) if exclude_pk else Call.objects.all()
-    same_phone = others.filter(caller_phone=phone, received_at__gte=long, received_at__lte=received_at)
+    # On the keyed hash, not the number: it finds the repeat after the number was anonymised.
+    key = caller_key(phone)
+    same_phone = others.filter(caller_key=key, received_at__gte=long, received_at__lte=received_at)
     counts = same_phone.aggregate(short=Count("id", filter=Q(received_at__gte=short)), long=Count("id"))
     phone_calls = list(same_phone.order_by("-received_at").values_list("id", flat=True)[:20])
 
@@ -77,7 +80,7 @@ def call_repeats(*, phone: str, address: str, received_at, category_code: str | 
             .order_by("-received_at").values_list("id", flat=True)[:20]
         )
     open_slips = list(
-        HandoffSlip.objects.filter(call__caller_phone=phone, status__in=SLIP_OPEN_STATUSES)
+        HandoffSlip.objects.filter(call__caller_key=key, status__in=SLIP_OPEN_STATUSES)
         .exclude(call_id=exclude_pk).order_by("-issued_at").values("id", "year", "number")[:10]
     )
     return {

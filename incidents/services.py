@@ -17,6 +17,7 @@ from core.audit import audit_write
 from core.errors import Conflict, DomainError
 from core.models import Role
 from core.outbox import outbox_put
+from core.phones import caller_key
 from core.times import validate_event_time
 from diversion import routing
 from diversion.models import Category, Department
@@ -47,6 +48,9 @@ def call_move(*, actor, call: Call, to_state: str, reason: str = "", data: dict 
 
 
 def _same_content(call: Call, data: dict) -> bool:
+    if call.anonymised_at is not None:  # the number is gone: its keyed hash stands for it
+        return (call.received_at == data["received_at"] and call.content == data["content"]
+                and call.caller_key in ("", caller_key(data["caller_phone"])))
     return all(getattr(call, f) == data[f] for f in FINGERPRINT_FIELDS)
 
 
@@ -281,9 +285,15 @@ def can_reveal_phone(user, call: Call) -> bool:
     return False
 
 
-def call_reveal_phone(*, actor, call: Call) -> str:
-    """Show a caller's full number to someone allowed to see it, and audit that they did."""
+def call_reveal_phone(*, actor, call: Call, reason: str) -> str:
+    """Show a caller's full number to someone allowed to see it, for a reason they give, and audit who,
+    when and why (the supervisor's list of reveals, incidents.retention)."""
     if not can_reveal_phone(actor, call):
         raise PermissionDenied
-    audit_write(actor=actor, action="phone_revealed", obj=call, call=call)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Say why you need the caller's number."), code="reason_required")
+    if call.anonymised_at is not None or not call.caller_phone:
+        raise DomainError(_("The caller's number was anonymised after the retention period."), code="anonymised")
+    audit_write(actor=actor, action="phone_revealed", obj=call, call=call, reason=reason[:300])
     return call.caller_phone

@@ -153,12 +153,19 @@ def call_list(request):
 @require_POST
 @role_required(*CENTRE, Role.DEPARTMENT)
 def call_reveal_phone(request, pk):
+    """The full number for a reason (audited). A refusal re-renders the form with the message: 200 to htmx,
+    which swaps it in place, 400 to anything else."""
     call = get_object_or_404(calls_visible_to(request.user), pk=pk)
+    reason = request.POST.get("reason", "")
+    ctx = {"call": call, "can_reveal": True, "reason": reason}
     try:
-        phone = services.call_reveal_phone(actor=request.user, call=call)
+        ctx["phone"] = services.call_reveal_phone(actor=request.user, call=call, reason=reason)
     except PermissionDenied:
         return HttpResponse(_("Not allowed"), status=403)
-    return HttpResponse(format_html('<span class="phone-full">{}</span>', phone))
+    except DomainError as error:
+        ctx["error"] = error.message
+        return render(request, "partials/reveal_phone.html", ctx, status=200 if request.htmx else 400)
+    return render(request, "partials/reveal_phone.html", ctx)
 
 
 @require_POST

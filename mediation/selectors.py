@@ -22,6 +22,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from core.models import Role
+from core.phones import caller_key
 from grids.models import Unit
 from incidents.models import Call
 
@@ -96,8 +97,9 @@ def station_for_call(call: Call) -> Unit | None:
 
 def calls_matching_file(file: DisputeFile, *, since, until) -> QuerySet[Call]:
     """Calls from a party's phone, or dispute calls at the file's address, received in [since, until]."""
-    phones = [p for p in file.parties.exclude(phone="").values_list("phone", flat=True)]
-    match = Q(caller_phone__in=phones) if phones else Q(pk__in=[])
+    keys = [caller_key(p) for p in file.parties.exclude(phone="").values_list("phone", flat=True)]
+    # Matched on the keyed hash: it outlives the caller's number (core.phones.caller_key).
+    match = Q(caller_key__in=keys) if keys else Q(pk__in=[])
     if file.address:
         match |= dispute_call_q() & Q(address=file.address)
     return Call.objects.filter(match, received_at__gte=since, received_at__lte=until)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from core.audit import audit_write
 from core.errors import Conflict, DomainError
 from core.models import AuditAction, Role
-from core.phones import phone_normalise
+from core.phones import caller_key, phone_normalise
 from grids.models import Unit
 from incidents.models import Call
 
@@ -115,11 +115,11 @@ def _link_earlier_calls(file: DisputeFile, now) -> int:
     MEDIATION_LINK_DAYS before the file was opened."""
     since = file.opened_at - timedelta(days=settings.MEDIATION_LINK_DAYS)
     linked = set(file.file_calls.values_list("call_id", flat=True))
-    phones = set(file.parties.exclude(phone="").values_list("phone", flat=True))
-    new = [FileCall(file=file, call_id=pk, reason=FileCall.Reason.PHONE if phone in phones else
+    keys = {caller_key(p) for p in file.parties.exclude(phone="").values_list("phone", flat=True)}
+    new = [FileCall(file=file, call_id=pk, reason=FileCall.Reason.PHONE if key in keys else
                     FileCall.Reason.ADDRESS)
-           for pk, phone in selectors.calls_matching_file(file, since=since, until=now)
-           .values_list("pk", "caller_phone") if pk not in linked]
+           for pk, key in selectors.calls_matching_file(file, since=since, until=now)
+           .values_list("pk", "caller_key") if pk not in linked]
     FileCall.objects.bulk_create(new, ignore_conflicts=True)
     return len(new)
 

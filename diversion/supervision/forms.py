@@ -114,3 +114,20 @@ class PeriodForm(forms.Form):
 class ReportGenerateForm(forms.Form):
     kind = forms.ChoiceField(label=pgettext_lazy("periodic report", "Report"), choices=ReportKind.choices)
     day = forms.DateField(label=_("Period containing the day"), widget=_local_date(), validators=[validate_day])
+
+
+class DisclosureFilterForm(forms.Form):
+    """The supervisor's filter of who looked at callers' numbers and what was exported."""
+
+    KINDS = [("", _("Reveals and exports")), ("reveal", _("Numbers shown")), ("export", _("Exports"))]
+
+    person = forms.ModelChoiceField(label=_("Person"), required=False, queryset=None)
+    since = forms.DateField(label=_("From"), required=False, widget=_local_date(), validators=[validate_day])
+    until = forms.DateField(label=_("To"), required=False, widget=_local_date(), validators=[validate_day])
+    kind = forms.ChoiceField(label=_("What"), required=False, choices=KINDS)
+
+    def __init__(self, *args, **kwargs):
+        from django.contrib.auth import get_user_model
+
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")

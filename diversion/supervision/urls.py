@@ -19,6 +19,7 @@ urlpatterns = [
     path("meeting-actions/<int:pk>/done/", views.action_done, name="meeting-action-done"),
     path("supervision/accountability/", views.accountability_list, name="accountability-list"),
     path("supervision/league/", views.league_table, name="league-table"),
+    path("supervision/disclosures/", views.disclosure_list, name="disclosure-list"),
     path("supervision/reports/", views.report_list, name="report-list"),
     path("supervision/reports/<int:pk>/", views.report_detail, name="report-detail"),
     path("supervision/reports/<int:pk>/export.xlsx", views.report_export, name="report-export"),

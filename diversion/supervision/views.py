@@ -3,7 +3,9 @@ meetings and actions are fetched through the scoped selectors, which 404 outside
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,6 +17,7 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.models import Role
 from core.roles import role_required
+from incidents.retention import disclosures, export_audit
 
 from ..models import MeetingStatus, NoticeStatus, Report, ReportKind
 from ..selectors import slip_get_for_user
@@ -22,6 +25,7 @@ from . import services
 from .forms import (
     AccountabilityForm,
     ActionDoneForm,
+    DisclosureFilterForm,
     MeetingActionForm,
     MeetingConveneForm,
     MeetingRecordForm,
@@ -298,6 +302,28 @@ def accountability_list(request):
                                                               "subtab": "accountability"})
 
 
+# --- Who looked at callers' numbers --------------------------------------------------------------------
+
+@role_required(*SUPERVISOR)
+def disclosure_list(request):
+    """Every reveal of a caller's full number (who, when, which call, why) and every export, newest first,
+    filterable by person, dates and kind (incidents.retention)."""
+    form = DisclosureFilterForm(request.GET or None)
+    rows = disclosures()
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        rows = disclosures(actor_id=data["person"].pk if data["person"] else None, since=data["since"],
+                           until=data["until"], kind=data["kind"])
+    elif form.is_bound:
+        rows = rows.none()
+    page = Paginator(rows, 100).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "supervision/disclosures.html", {
+        "form": form, "page": page, "query": query.urlencode(), "nav": "supervision", "subtab": "disclosures",
+        "retention_days": settings.CALLER_RETENTION_DAYS})
+
+
 # --- League table and reports ----------------------------------------------------------------------------
 
 @role_required(*SUPERVISOR)
@@ -342,4 +368,6 @@ def report_export(request, pk):
     response = HttpResponse(report_xlsx(report),
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="fenliu-{report.kind}-{report.period_start}.xlsx"'
+    export_audit(actor=request.user, obj=report, what=f"report_{report.kind}", format="xlsx",
+                 period_start=report.period_start.isoformat())
     return response

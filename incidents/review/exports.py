@@ -60,7 +60,7 @@ def review_xlsx(review: DailyReview) -> bytes:
     sheet(_("Sub-categories"), [_("Code"), _("Sub-category"), _("Calls"), _("Police")],
           [[c["code"], c["name_zh"], c["calls"], c["police"]] for c in d["categories"]])
     sheet(_("Repeat callers"), [_("Phone"), _("On the day"), _("In the week"), _("Calls")],
-          [[r["phone"], r["today"], r["week"],
+          [[r["phone"] or _("(anonymised)"), r["today"], r["week"],
             "; ".join(f"{c['at']} {c['call_id']} {c['category']}" for c in r["calls"])] for r in d["repeats"]])
     sheet(_("Clusters"), [_("Micro grid"), _("Sub-category"), _("Calls"), _("From"), _("To")],
           [[f"{c['micro_code']} {c['micro_name']}", c["category"]["name_zh"], c["calls"], c["first"], c["last"]]

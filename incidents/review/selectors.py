@@ -149,24 +149,26 @@ def _repeat_having():
 
 
 def repeat_phones(w: Window) -> tuple[list[dict], list[dict]]:
-    """Phones with REVIEW_REPEAT_DAY_CALLS+ calls on the day, or a call on the day and
-    REVIEW_REPEAT_WEEK_CALLS+ in the week to it: city-wide, and counting only a large grid's calls."""
-    calls = _calls_between(w.back(settings.REVIEW_REPEAT_WEEK_DAYS), w.end).exclude(caller_phone="")
+    """Callers with REVIEW_REPEAT_DAY_CALLS+ calls on the day, or a call on the day and
+    REVIEW_REPEAT_WEEK_CALLS+ in the week to it: city-wide, and counting only a large grid's calls. A caller
+    is their number's keyed hash (caller_key), which outlives the number itself."""
+    calls = _calls_between(w.back(settings.REVIEW_REPEAT_WEEK_DAYS), w.end).exclude(caller_key="")
     counts = {"week": Count("id"), "today": Count("id", filter=Q(received_at__gte=w.start))}
-    city = list(calls.values("caller_phone").annotate(**counts).filter(_repeat_having()))
-    grids = list(calls.filter(micro_grid__isnull=False).values("caller_phone", large=large_of())
+    city = list(calls.values("caller_key").annotate(**counts).filter(_repeat_having()))
+    grids = list(calls.filter(micro_grid__isnull=False).values("caller_key", large=large_of())
                  .annotate(**counts).filter(_repeat_having()))
     return city, grids
 
 
-def repeat_calls(w: Window, phones: list[str]) -> list[dict]:
-    """The calls of those phones in the week window, oldest first."""
-    if not phones:
+def repeat_calls(w: Window, keys: list[str]) -> list[dict]:
+    """The calls of those callers (caller_key) in the week window, oldest first."""
+    if not keys:
         return []
     return list(_calls_between(w.back(settings.REVIEW_REPEAT_WEEK_DAYS), w.end)
-                .filter(caller_phone__in=phones)
-                .values("id", "call_id", "caller_phone", "received_at", large=large_of(), cat=category_of())
-                .order_by("caller_phone", "received_at", "id"))
+                .filter(caller_key__in=keys)
+                .values("id", "call_id", "caller_key", "caller_phone", "received_at", large=large_of(),
+                        cat=category_of())
+                .order_by("caller_key", "received_at", "id"))
 
 
 # --- Clusters ---------------------------------------------------------------------------------------

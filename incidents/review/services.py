@@ -180,13 +180,15 @@ def _local(dt) -> str:
 
 def _repeats(w, sc, out, cats):
     city, grid_rows = sel.repeat_phones(w)
-    phones = sorted({r["caller_phone"] for r in city} | {r["caller_phone"] for r in grid_rows})
+    keys = sorted({r["caller_key"] for r in city} | {r["caller_key"] for r in grid_rows})
     calls = defaultdict(list)
-    for c in sel.repeat_calls(w, phones):
-        calls[c["caller_phone"]].append(c)
+    for c in sel.repeat_calls(w, keys):
+        calls[c["caller_key"]].append(c)
 
-    def entry(phone, today, week, large=None):
-        mine = [c for c in calls[phone] if large is None or c["large"] == large]
+    def entry(key, today, week, large=None):
+        mine = [c for c in calls[key] if large is None or c["large"] == large]
+        # The masked number while one of the calls still has it; blank once all were anonymised.
+        phone = next((c["caller_phone"] for c in reversed(calls[key]) if c["caller_phone"]), "")
         return {"phone": phone_mask(phone), "today": today, "week": week,
                 "day_repeat": today >= settings.REVIEW_REPEAT_DAY_CALLS,
                 "week_repeat": week >= settings.REVIEW_REPEAT_WEEK_CALLS,
@@ -197,10 +199,10 @@ def _repeats(w, sc, out, cats):
 
     per = defaultdict(list)
     for r in city:
-        per[CITY].append(entry(r["caller_phone"], r["today"], r["week"]))
+        per[CITY].append(entry(r["caller_key"], r["today"], r["week"]))
     for r in grid_rows:
         if r["large"] in sc.known:
-            per[r["large"]].append(entry(r["caller_phone"], r["today"], r["week"], r["large"]))
+            per[r["large"]].append(entry(r["caller_key"], r["today"], r["week"], r["large"]))
     for k in sc.keys:
         rows = sorted(per[k], key=lambda e: (-e["today"], -e["week"], e["call_ids"]))
         out[k]["repeats"] = rows

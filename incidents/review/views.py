@@ -18,6 +18,7 @@ from core.roles import role_required
 from core.times import day_param
 
 from ..models import DailyReview
+from ..retention import export_audit
 from .exports import review_pdf, review_xlsx
 from .presenters import review_context
 from .selectors import UnknownFigure, review_calls
@@ -120,6 +121,8 @@ def review_export_xlsx(request):
     response = HttpResponse(review_xlsx(review),
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="{_export_name(review, "xlsx")}"'
+    export_audit(actor=request.user, obj=review, what="daily_review", format="xlsx", day=review.date.isoformat(),
+                 scope=review.scope)
     return response
 
 
@@ -130,4 +133,6 @@ def review_export_pdf(request):
         raise Http404(_("No review for this day."))
     response = HttpResponse(review_pdf(review, request=request), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{_export_name(review, "pdf")}"'
+    export_audit(actor=request.user, obj=review, what="daily_review", format="pdf", day=review.date.isoformat(),
+                 scope=review.scope)
     return response

@@ -117,7 +117,7 @@ MATRIX = {
     "calls/": get(allow(200, *CENTRE)),
     "calls/new/": get(allow(200, DISPATCHER)),
     "calls/<int:pk>/": get(allow(200, *CENTRE, STAFF_A, staff_b=404), pk="call_a"),
-    "calls/<int:pk>/phone/": post(allow(200, *CENTRE, STAFF_A, staff_b=404), pk="call_a"),
+    "calls/<int:pk>/phone/": post(allow(400, *CENTRE, STAFF_A, staff_b=404), pk="call_a"),  # no reason given
     "calls/<int:pk>/grid/": post(allow(302, DISPATCHER), pk="call_new"),
     "assignments/<int:pk>/finish/": post(allow(302, DISPATCHER), pk="assignment"),
     # departments and slips
@@ -146,6 +146,7 @@ MATRIX = {
     "meeting-actions/<int:pk>/done/": post(allow(302, STAFF_A, staff_b=404), pk="action_a"),
     "supervision/accountability/": get(allow(200, SUPERVISOR)),
     "supervision/league/": get(allow(200, SUPERVISOR)),
+    "supervision/disclosures/": get(allow(200, SUPERVISOR)),
     "supervision/reports/": get(allow(200, SUPERVISOR)),
     "supervision/reports/<int:pk>/": get(allow(200, SUPERVISOR), pk="report"),
     "supervision/reports/<int:pk>/export.xlsx": get(allow(200, SUPERVISOR), pk="report"),

@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
+from core.phones import caller_key
 from diversion.models import Category
 from grids.models import Grid
 from incidents.models import Call
@@ -64,6 +65,8 @@ def build_fixture_day(make_slip):
              call(at(DAY - timedelta(days=5), 13), phone=P2)]
     rows += [call(at(DAY, 14), police=True, phone=P3), call(at(DAY - timedelta(days=2), 14), police=True, phone=P3)]
     rows += [call(at(DAY - timedelta(days=1), 8), phone=P4), call(at(DAY - timedelta(days=1), 18), phone=P4)]
+    for row in rows:  # bulk_create skips Call.save, which keys the number
+        row.caller_key = caller_key(row.caller_phone)
     Call.objects.bulk_create(rows)
     slip = make_slip(received_at=at(DAY, 16), caller_phone="13600000009")
     return {"l1": l1, "l2": l2, "s1": s1, "m1": m1, "m2": m2, "m3": m3, "slip": slip}

@@ -227,7 +227,7 @@ def test_revealing_the_number_is_audited(make_slip, request, actor_name):
     actor = request.getfixturevalue(actor_name)
     call = make_slip(caller_phone="13812345678").call
 
-    assert call_reveal_phone(actor=actor, call=call) == "13812345678"
+    assert call_reveal_phone(actor=actor, call=call, reason="回访") == "13812345678"
 
     row = call.audit_rows.get(action="phone_revealed")
     assert row.actor == actor
@@ -240,7 +240,7 @@ def test_others_are_refused_the_number_and_nothing_is_audited(make_slip, request
     rows = AuditLog.objects.count()
 
     with pytest.raises(PermissionDenied):
-        call_reveal_phone(actor=request.getfixturevalue(actor_name), call=call)
+        call_reveal_phone(actor=request.getfixturevalue(actor_name), call=call, reason="回访")
 
     assert AuditLog.objects.count() == rows
     assert not call.audit_rows.filter(action="phone_revealed").exists()

@@ -105,9 +105,14 @@ def test_the_call_page_shows_the_masked_phone_and_a_revealed_number_is_audited(c
     client.force_login(supervisor)
     page = client.get(reverse("call-page", args=[call.pk])).content.decode()
     assert "138****5678" in page and "13812345678" not in page
-    response = client.post(reverse("call-reveal-phone", args=[call.pk]))
+    refused = client.post(reverse("call-reveal-phone", args=[call.pk]), {"reason": "  "}, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 200 and "13812345678" not in refused.content.decode()
+    assert 'role="alert"' in refused.content.decode()
+    assert not AuditLog.objects.filter(action="phone_revealed").exists()
+    response = client.post(reverse("call-reveal-phone", args=[call.pk]), {"reason": "回访来电人"})
     assert "13812345678" in response.content.decode()
-    assert AuditLog.objects.filter(action="phone_revealed", object_id=call.pk, actor=supervisor).exists()
+    row = AuditLog.objects.get(action="phone_revealed", object_id=call.pk, actor=supervisor)
+    assert row.reason == "回访来电人"
 
 
 def test_a_department_reaches_only_calls_it_holds_a_slip_for(client, staff_b, make_slip):
