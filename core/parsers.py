@@ -6,7 +6,7 @@ from io import BytesIO
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 
@@ -53,7 +53,7 @@ class BoundedJSONParser(JSONParser):
 
 # PostgreSQL text cannot hold the NUL character (0x00), and nothing Fenliu takes has one: a request carrying
 # one is refused before any lookup or write (JSON here, query strings and forms in core.middleware).
-NUL_REFUSED = _lazy("The request contains a NUL character (0x00), which no field accepts.")
+NUL_REFUSED = gettext_lazy("The request contains a NUL character (0x00), which no field accepts.")
 
 
 def holds_nul(data) -> bool:
