@@ -121,7 +121,7 @@ class DisclosureFilterForm(forms.Form):
 
     KINDS = [("", _("Reveals and exports")), ("reveal", _("Numbers shown")), ("export", _("Exports"))]
 
-    person = forms.ModelChoiceField(label=_("Person"), required=False, queryset=None)
+    person = forms.ModelChoiceField(label=_("Who"), required=False, queryset=None)
     since = forms.DateField(label=_("From"), required=False, widget=_local_date(), validators=[validate_day])
     until = forms.DateField(label=_("To"), required=False, widget=_local_date(), validators=[validate_day])
     kind = forms.ChoiceField(label=_("What"), required=False, choices=KINDS)
@@ -131,3 +131,5 @@ class DisclosureFilterForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["person"].queryset = get_user_model().objects.filter(is_active=True).order_by("username")
+        self.fields["person"].label_from_instance = lambda user: f"{user.get_full_name() or user.username} " \
+                                                                   f"({user.username})"
