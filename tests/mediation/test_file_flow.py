@@ -164,3 +164,16 @@ def test_earlier_calls_of_the_parties_join_the_file_and_make_it_complex(make_cal
     file = open_file()
     assert file.file_calls.filter(reason="phone").count() == 3
     assert file.suggested_complexity == "complex" and "repeat_calls" in file.triage_facts["rules"]
+
+
+def test_a_partys_earlier_call_joins_the_file_after_the_callers_number_was_anonymised(make_call, open_file,
+                                                                                    settings):
+    """Issue 34: mediation matches a party's number on the caller's keyed hash, which outlives the number."""
+    from incidents.retention import callers_anonymise
+
+    settings.CALLER_RETENTION_DAYS = 1
+    call = make_call(caller_phone="13900002222", content="对门邻居又在楼道堆放杂物，吵架",
+                     received_at=timezone.now() - timedelta(days=5))
+    assert callers_anonymise()["calls"] == 1
+    file = open_file()
+    assert list(file.file_calls.filter(reason="phone").values_list("call_id", flat=True)) == [call.pk]
