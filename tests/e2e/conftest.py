@@ -1,4 +1,5 @@
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,18 +44,27 @@ def csp_watch(page) -> list[str]:
     return violations
 
 
-@pytest.fixture
-def page(browser):
-    """A desk-width page. Every browser test doubles as a CSP test: a violation on any page fails it."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+@contextmanager
+def bounded_page(browser, viewport: dict, **options):
+    """A page at that viewport, in Chinese, with every wait bounded (a selector or a click 15 s, a page load
+    30 s), failing the test on any Content-Security-Policy violation."""
+    context = browser.new_context(viewport=viewport, locale="zh-CN", **options)
     page = context.new_page()
-    # Every wait in a browser test is bounded: a selector or a click 15 s, a page load 30 s.
     page.set_default_timeout(15_000)
     page.set_default_navigation_timeout(30_000)
     violations = csp_watch(page)
-    yield page
-    context.close()
+    try:
+        yield page
+    finally:
+        context.close()
     assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+
+
+@pytest.fixture
+def page(browser):
+    """A desk-width page. Every browser test doubles as a CSP test: a violation on any page fails it."""
+    with bounded_page(browser, {"width": 1400, "height": 900}) as page:
+        yield page
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from core.models import AuditLog
 from incidents import retention
-from tests.e2e.conftest import csp_watch
+from tests.e2e.conftest import bounded_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,15 +19,8 @@ NUMBER = "13912345678"
 
 @pytest.fixture
 def phone_page(browser):
-    """A phone-width page, failing the test on any CSP violation like the desk `page` fixture."""
-    context = browser.new_context(viewport=PHONE_VIEW, locale="zh-CN", is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.set_default_navigation_timeout(30_000)
-    violations = csp_watch(page)
-    yield page
-    context.close()
-    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+    with bounded_page(browser, PHONE_VIEW, is_mobile=True, has_touch=True) as page:
+        yield page
 
 
 def _reveal(page, call_pk: int, reason: str):
