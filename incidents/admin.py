@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin, ReadOnlyInlineMixin
+from core.phones import caller_key, phone_normalise
 from diversion.models import HandoffSlip
 
 from .models import Call, PoliceAssignment
@@ -28,13 +30,23 @@ class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("status", "is_police", "channel", "category__group", "category",
                    ("received_at", admin.DateFieldListFilter))
     list_select_related = ("micro_grid", "category")
-    search_fields = ("=call_id", "=caller_phone", "address")
+    search_fields = ("=call_id", "address")
     search_help_text = _("A 110 call id, a caller's full phone number, or part of an address.")
     date_hierarchy = "received_at"
     exclude = ("caller_phone",)
     readonly_fields = ("masked_phone_display",)
     inlines = [PoliceAssignmentInline, HandoffSlipInline]
     show_full_result_count = False
+
+    def get_search_results(self, request, queryset, search_term):
+        """A full number is searched on its keyed hash (the index repeat checks use): it finds the caller's
+        calls for as long as the hash is kept, including those whose number was anonymised."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            key = caller_key(phone_normalise(search_term))
+        except ValidationError:
+            return found, may_have_duplicates
+        return found | queryset.filter(caller_key=key), may_have_duplicates
 
     @admin.display(description=_("caller phone"))
     def masked_phone_display(self, obj):

@@ -143,3 +143,16 @@ def test_every_export_is_in_the_audit_log_and_on_the_supervisors_list(client, ma
                                                                                day.isoformat())
     listed = client.get(reverse("disclosure-list"), {"kind": "export"}).content.decode()
     assert "daily_review" in listed and "xlsx" in listed
+
+
+def test_the_admin_finds_a_callers_calls_by_number_also_after_anonymisation(client, keep, make_call):
+    from tests.factories import UserFactory
+
+    old = make_call(caller_phone=PHONE, received_at=timezone.now() - timedelta(days=31))
+    recent = make_call(caller_phone=PHONE)
+    other = make_call(caller_phone="13700001111")
+    retention.callers_anonymise()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    page = client.get(reverse("admin:incidents_call_changelist"), {"q": "+86 139 1234 5678"}).content.decode()
+    assert old.call_id in page and recent.call_id in page and other.call_id not in page
+    assert PHONE not in page
