@@ -19,6 +19,7 @@ from core.audit import audit_write
 from core.models import AuditAction, AuditLog
 
 from .models import Call
+from .review.selectors import day_start
 
 BATCH = 2000
 
@@ -65,8 +66,9 @@ def disclosures(*, actor_id: int | None = None, since=None, until=None, kind: st
             .order_by("-at", "-id"))
     if actor_id:
         rows = rows.filter(actor_id=actor_id)
+    # Local days as a range on `at` (indexed with the action), not a date cast of every row.
     if since:
-        rows = rows.filter(at__date__gte=since)
+        rows = rows.filter(at__gte=day_start(since))
     if until:
-        rows = rows.filter(at__date__lte=until)
+        rows = rows.filter(at__lt=day_start(until + timedelta(days=1)))
     return rows
