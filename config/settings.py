@@ -193,6 +193,9 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
 # The file backend (EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend) writes mail here.
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 
+# Where e-mails link to: the address people open Fenliu at (no trailing slash).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
 # --- API ------------------------------------------------------------------------------------
 # Requests per token (core.throttle), as DRF writes a rate: a number, "/", then s, min, hour or day.
 API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "1200/min").strip()
@@ -287,6 +290,9 @@ CELERY_BEAT_SCHEDULE = {
     # Daily review (issue 4): yesterday's 警情日研判, city-wide and per large grid (re-runs replace it).
     "daily-review": {"task": "incidents.review.tasks.daily_review_build_due", "schedule": crontab(hour=0, minute=30)},
     "callers-anonymise": {"task": "incidents.tasks.callers_anonymise", "schedule": crontab(hour=3, minute=20)},
+    # Routing quality (issue 35): last week's misses that matter and override rate, to the supervisors.
+    "routing-digest": {"task": "diversion.tasks.routing_digest_queue_due",
+                       "schedule": crontab(hour=7, minute=40, day_of_week="mon")},
 }
 
 # --- The outbox (issue 32): every side effect is a row, delivered after commit by one relay ----------

@@ -75,6 +75,8 @@ class AuditAction(models.TextChoices):
     # Routing
     ROUTING_MODEL_TRAINED = "routing_model_trained", _("Routing model trained")
     ROUTING_MODEL_ACTIVATED = "routing_model_activated", _("Routing model activated")
+    ROUTING_RETRAIN_REQUESTED = "routing_retrain_requested", _("Routing models' training requested")
+    POLICE_WORD_ADDED = "police_word_added", _("Police signal word added")
     # Outbox
     OUTBOX_RETRY = "outbox_retry", _("Outbox message retried")
     OUTBOX_DISCARD = "outbox_discard", _("Outbox message discarded")

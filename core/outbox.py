@@ -269,6 +269,19 @@ def mail_send(*, key: str, subject: str, body: str, to: list[str]) -> None:
                  headers={"Message-ID": f"<{digest}@outbox.fenliu>"}).send(fail_silently=False)
 
 
+def task_publish(task, *, key: str, **kwargs) -> None:
+    """Hand a long job to a worker (a training, say) instead of running it in the relay, which must finish
+    within its lease. The Celery task id is made from the outbox key, so a repeated delivery is visible as
+    the same job in the worker's logs; the task itself must be safe to run twice."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    try:
+        task.apply_async(kwargs=kwargs, task_id=f"outbox-{digest}", retry=False)
+    except Exception as exc:  # noqa: BLE001 - the broker is down: the message is retried later
+        if getattr(task.app.conf, "task_always_eager", False):
+            raise
+        raise TransientError(f"the broker did not take the task: {exc}") from exc
+
+
 _http: urllib3.PoolManager | None = None
 
 

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.times import validate_day
+
 from .models import Callback, Department
 
 
@@ -42,3 +44,26 @@ class CallbackForm(forms.Form):
             if data.get("satisfaction") is None:
                 self.add_error("satisfaction", _("Give the caller's satisfaction."))
         return data
+
+
+# --- Routing quality (issue 35) -------------------------------------------------------------------------
+
+class QualityWeekForm(forms.Form):
+    """The quality page's one filter: a week, given by any day in it; empty for the weeks shown."""
+
+    week = forms.DateField(label=_("Week of"), required=False, validators=[validate_day],
+                           widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+
+class PoliceWordForm(forms.Form):
+    """From a miss: the word that should have kept the call with the police, and the signal it belongs to."""
+
+    word = forms.CharField(label=_("Missing word"), max_length=20,
+                           widget=forms.TextInput(attrs={"size": 8, "autocomplete": "off"}))
+    signal = forms.ChoiceField(label=_("Police signal"), choices=())
+
+    def __init__(self, *args, **kwargs):
+        from .models import PoliceSignal
+
+        super().__init__(*args, **kwargs)
+        self.fields["signal"].choices = [(s.code, s.name) for s in PoliceSignal.objects.filter(active=True)]

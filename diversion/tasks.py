@@ -1,11 +1,12 @@
 """Background jobs for slips and the routing model (supervision's are in diversion.supervision.tasks), and the
 outbox handlers of slips' side effects. Each takes ids, loads, acts, and is safe to run twice."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -76,20 +77,96 @@ def slips_reminder_send(payload: dict, key: str) -> int:
 
 
 @shared_task
-def routing_model_train(activate: bool = True) -> dict[str, int | None]:
+def routing_model_train(activate: bool = True, actor_id: int | None = None) -> dict[str, int | None]:
     """Routing engine (issues 7 and 30): train the department model and the keep-or-divert model from the
     confirmed calls and store each as the next version (the older ones stay, for a rollback). Running it
     twice stores two versions of each from the same data (harmless; the newest is active). Returns each
-    model's version, None for one without enough confirmed calls yet (its active model stays)."""
+    model's version, None for one without enough confirmed calls yet (its active model stays). `actor_id`:
+    the person who asked for it on the quality page (issue 35), named as the trainer; None for the beat."""
     from core.errors import DomainError
+    from core.models import User
 
     from .routing.learning import keep_model_train
     from .routing.learning import routing_model_train as train
 
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
     versions: dict[str, int | None] = {}
     for name, trainer in (("department", train), ("keep", keep_model_train)):
         try:
-            versions[name] = trainer(actor=None, activate=activate).version
+            versions[name] = trainer(actor=actor, activate=activate).version
         except DomainError:
             versions[name] = None
     return versions
+
+
+@outbox.handler("routing.retrain", atomic=False)
+def routing_retrain_queue(payload: dict, key: str) -> None:
+    """A training asked for on the quality page: handed to a worker, so the relay never trains itself."""
+    outbox.task_publish(routing_model_train, key=key, actor_id=payload.get("actor"))
+
+
+# --- Routing quality (issue 35): the weekly digest to supervisors -----------------------------------------
+
+@shared_task
+def routing_digest_queue_due() -> str:
+    """Periodic (Monday morning): queue the digest of the week that ended yesterday. Once per week: a second
+    run queues nothing (the outbox key)."""
+    from .routing.quality import digest_queue, week_of
+
+    monday = week_of(timezone.localdate() - timedelta(days=7))
+    digest_queue(monday)
+    return monday.isoformat()
+
+
+def digest_text(data: dict) -> tuple[str, str]:
+    """The digest's subject and body (plain text) from quality.digest's values."""
+    week, previous, trend = data["week"], data["previous"], data["override_trend"]
+    monday = date.fromisoformat(week["monday"])
+
+    def pct(value):
+        return "—" if value is None else f"{value * 100:.1f}%"
+
+    misses = data["misses"]
+    subject = ngettext("Routing quality, week of %(monday)s: %(n)s miss that matters",
+                       "Routing quality, week of %(monday)s: %(n)s misses that matter", len(misses)) % {
+        "monday": monday.isoformat(), "n": len(misses)}
+    lines = [
+        _("Week %(start)s – %(end)s: %(decided)s calls decided by dispatchers.") % {
+            "start": monday.isoformat(), "end": (monday + timedelta(days=6)).isoformat(), "decided": week["decided"]},
+        _("Suggested decision kept: %(rate)s; overridden: %(override)s (the week before: %(before)s).") % {
+            "rate": pct(week["decision_rate"]), "override": pct(week["override_rate"]),
+            "before": pct(previous["override_rate"])},
+    ]
+    if trend is not None:
+        lines.append(_("Override rate trend: %(trend)+.1f points against the week before.") % {"trend": trend * 100})
+    lines.append(_("Sub-category kept: %(rate)s. Left undecided: %(undecided)s.") % {
+        "rate": pct(week["category_rate"]), "undecided": pct(week["undecided_share"])})
+    lines.append("")
+    if misses:
+        lines.append(_("Calls the suggestion would have diverted that a dispatcher kept with the police:"))
+        for row in misses:
+            words = "、".join(row["words"]) or "—"
+            lines.append(f"- {row['received_at']} {row['call_id']}: {row['content']}")
+            lines.append("  " + _("matched words: %(words)s; link: %(link)s") % {
+                "words": words, "link": settings.SITE_URL + reverse("call-page", args=[row["pk"]])})
+    else:
+        lines.append(_("No call the suggestion would have diverted was kept with the police this week."))
+    lines.append("")
+    lines.append(_("The quality page: %(link)s") % {
+        "link": f"{settings.SITE_URL}{reverse('routing-quality')}?week={monday.isoformat()}"})
+    return subject, "\n".join(lines)
+
+
+@outbox.handler("routing.weekly_digest")
+def routing_digest_send(payload: dict, key: str) -> int:
+    """E-mail the week's digest to every active supervisor with an address. Returns how many got it."""
+    from core.models import Role, User
+
+    from .routing.quality import digest
+
+    to = list(User.objects.filter(role=Role.SUPERVISOR, is_active=True, email__gt="")
+              .order_by("pk").values_list("email", flat=True))
+    if to:
+        subject, body = digest_text(digest(date.fromisoformat(payload["monday"])))
+        outbox.mail_send(key=key, subject=subject, body=body, to=to)
+    return len(to)

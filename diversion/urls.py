@@ -11,4 +11,7 @@ urlpatterns = [
     path("slips/<int:pk>/complete/", views.slip_complete, name="slip-complete"),
     path("slips/<int:pk>/callback/", views.callback_record, name="slip-callback"),
     path("callbacks/", views.callback_list, name="callback-list"),
+    path("supervision/routing/", views.routing_quality, name="routing-quality"),
+    path("supervision/routing/retrain/", views.routing_retrain, name="routing-retrain"),
+    path("supervision/routing/misses/<int:pk>/word/", views.police_word_add, name="police-word-add"),
 ]

@@ -1,4 +1,8 @@
+from datetime import timedelta
+
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -8,10 +12,10 @@ from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
 from core.models import Role
-from core.roles import role_required
+from core.roles import is_administrator, role_required
 
 from . import services
-from .forms import AcceptForm, CallbackForm, CompleteForm, ReturnForm
+from .forms import AcceptForm, CallbackForm, CompleteForm, PoliceWordForm, QualityWeekForm, ReturnForm
 from .models import SlipStatus
 from .selectors import callbacks_due, slip_caller_hidden, slip_get_for_user, slips_visible_to
 
@@ -125,3 +129,97 @@ def callback_record(request, pk):
 def callback_list(request):
     return render(request, "supervisor/callbacks.html", {"slips": callbacks_due(request.user)[:300],
                                                          "nav": "callbacks"})
+
+
+# --- Routing quality (issue 35): the suggestion against the dispatchers' decisions ----------------------
+
+QUALITY_READERS = (Role.SUPERVISOR, Role.ADMIN)
+
+
+@role_required(*QUALITY_READERS)
+def routing_quality(request):
+    """Per week how often the suggestion was kept, the overrides by sub-category and every miss that matters
+    (suggested diverting, kept with the police), newest first; the active models and a retrain button.
+    Without a week: the WEEKS_SHOWN weeks up to this one; with one: that week's overrides and misses."""
+    from .routing import quality
+
+    form = QualityWeekForm(request.GET or None)
+    today = timezone.localdate()
+    week = None
+    if form.is_bound and form.is_valid() and form.cleaned_data["week"]:
+        week = quality.week_of(form.cleaned_data["week"])
+    weeks = quality.week_figures(last=week or today)
+    if week:
+        start, end = quality.week_bounds(week)
+    else:
+        start, end = quality.week_bounds(weeks[-1].monday)[0], quality.week_bounds(weeks[0].monday)[1]
+    page = Paginator(quality.misses(start=start, end=end), 50).get_page(request.GET.get("page"))
+    rows = [{"call": call, "facts": quality.miss_facts(call), "pieces": _highlight(call)} for call in page]
+    query = request.GET.copy()
+    query.pop("page", None)
+    can_edit = is_administrator(request.user)
+    return render(request, "routing/quality.html", {
+        "form": form, "weeks": weeks, "week": week, "start": timezone.localdate(start),
+        "end": timezone.localdate(end) - timedelta(days=1), "page": page, "rows": rows,
+        "overrides": quality.overrides_by_category(start=start, end=end), "models": quality.active_models(),
+        "query": query.urlencode(), "can_edit": can_edit, "word_form": PoliceWordForm() if can_edit else None,
+        "nav": "quality", "subtab": "quality"})
+
+
+def _highlight(call):
+    from .routing import highlight_spans
+
+    matches = [m for c in (call.suggestions or {}).get("candidates", []) for m in c.get("matches", [])]
+    return highlight_spans(call.content, matches)
+
+
+@require_POST
+@role_required(*QUALITY_READERS)
+def routing_retrain(request):
+    from .routing import quality
+
+    quality.retrain_request(actor=request.user)
+    messages.success(request, _("Training queued. The new models appear here when it has finished; the "
+                                "active ones stay until then."))
+    return redirect("routing-quality")
+
+
+@require_POST
+@role_required(*QUALITY_READERS)
+def police_word_add(request, pk):
+    """From a miss: add the word that should have kept the call with the police to a police signal.
+    Administrators only: a supervisor reads the page but does not edit the catalog (403)."""
+    from .routing import quality, suggest
+
+    if not is_administrator(request.user):
+        raise PermissionDenied
+    form = PoliceWordForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(e for field in form.errors.values() for e in field)
+        messages.error(request, errors)
+        return redirect(_back(request))
+    try:
+        signal = quality.police_word_add(actor=request.user, call_pk=pk, signal_code=form.cleaned_data["signal"],
+                                         word=form.cleaned_data["word"])
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(_back(request))
+    from incidents.models import Call
+
+    content = Call.objects.values_list("content", flat=True).get(pk=pk)
+    messages.success(request, _("“%(word)s” added to %(signal)s. The same text is now suggested: %(decision)s.") % {
+        "word": form.cleaned_data["word"].strip(), "signal": signal.name,
+        "decision": suggest(content).decision_label})
+    return redirect(_back(request))
+
+
+def _back(request) -> str:
+    """The quality page the form was posted from (its query kept), never another site."""
+    from django.urls import reverse
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) \
+            and target.startswith(reverse("routing-quality")):
+        return target
+    return reverse("routing-quality")

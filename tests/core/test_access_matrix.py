@@ -147,6 +147,11 @@ MATRIX = {
     "supervision/accountability/": get(allow(200, SUPERVISOR)),
     "supervision/league/": get(allow(200, SUPERVISOR)),
     "supervision/disclosures/": get(allow(200, SUPERVISOR)),
+    # Routing quality: supervisors and administrators read it and ask for a retraining; administrators alone
+    # add a word to the police signals (an empty form here: refused with a message, nothing changes).
+    "supervision/routing/": get(allow(200, SUPERVISOR, ADMIN)),
+    "supervision/routing/retrain/": post(allow(302, SUPERVISOR, ADMIN)),
+    "supervision/routing/misses/<int:pk>/word/": post(allow(302, ADMIN), pk="call_a"),
     "supervision/reports/": get(allow(200, SUPERVISOR)),
     "supervision/reports/<int:pk>/": get(allow(200, SUPERVISOR), pk="report"),
     "supervision/reports/<int:pk>/export.xlsx": get(allow(200, SUPERVISOR), pk="report"),
