@@ -154,7 +154,8 @@ def routing_quality(request):
     else:
         start, end = quality.week_bounds(weeks[-1].monday)[0], quality.week_bounds(weeks[0].monday)[1]
     page = Paginator(quality.misses(start=start, end=end), 50).get_page(request.GET.get("page"))
-    rows = [{"call": call, "facts": quality.miss_facts(call), "pieces": _highlight(call)} for call in page]
+    names = quality.category_names()
+    rows = [{"call": call, "facts": quality.miss_facts(call, names), "pieces": _highlight(call)} for call in page]
     query = request.GET.copy()
     query.pop("page", None)
     can_edit = is_administrator(request.user)

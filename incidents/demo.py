@@ -206,6 +206,29 @@ POLICE_TEMPLATES = [
     ("报警人称与邻居因为停车位争吵后，被对方动手打伤", "A01", "transferred", "双方带回派出所，依法调查处理"),
 ]
 
+# The routing quality page's story (issue 35). Calls the rules read as a department's that the dispatcher
+# kept with the police (the misses that matter: a new slang word, a new scam), and calls diverted to
+# another sub-category than the one suggested: (days ago, hour, minute, template, result or code, report).
+MISSES = [
+    (6, 23, 40, "报警人称有几辆摩托车在{addr}飙车炸街，声音很大，半夜吵得睡不着", "on_scene",
+     "交警到场，查处改装摩托车两辆"),
+    (5, 10, 15, "报警人称手机收到短信说医保卡被冻结，让她转账解冻，已经转了{amount}元", "transferred",
+     "已受理，移交反诈中心止付"),
+    (1, 22, 5, "报警人称几辆改装摩托车在{addr}来回飙车炸街，吵得整条街睡不着", "on_scene",
+     "交警到场，驾驶人已驶离，加强巡逻"),
+    (1, 14, 30, "报警人称{kin}接到电话说社保卡被冻结，对方让他转账解冻", "transferred",
+     "及时劝阻，未转账，已做反诈宣传"),
+]
+OTHER_CATEGORY = [
+    (6, 19, 20, "报警人称楼上住户在阳台烧烤，油烟飘进我家，说了也不听", "A01"),
+    (4, 9, 50, "报警人称隔壁装修工人把建筑垃圾倒在楼道里", "B02"),
+    (3, 16, 40, "报警人称超市卖的牛奶过期了，找店家不给退", "D01"),
+    (2, 11, 5, "报警人称房东把房子隔成十几个小间出租，楼道堆满电动车", "F04"),
+]
+# The models are trained from the decisions of the week so far on this day (days ago, hour): the calls
+# after it carry the models' opinions.
+TRAIN_AT = (3, 6)
+
 PHONE_PREFIXES = ["130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "155",
                   "157", "158", "159", "177", "180", "181", "186", "187", "188", "189", "199"]
 SURNAMES = "王李张刘陈杨黄赵周吴唐蒋莫覃韦秦"
@@ -269,6 +292,8 @@ class CallWeek(SlipLife):
         self._seq = itertools.count()
         for spec in specs:
             self._at(spec.received_at + timedelta(seconds=self.rng.randint(5, 40)), self._intake, spec)
+        days_ago, hour = TRAIN_AT
+        self._at((timezone.localtime(self.now) - timedelta(days=days_ago)).replace(hour=hour, minute=0), self._train)
         while self._events:
             when, _, step, args = heapq.heappop(self._events)
             with clock(when):
@@ -277,7 +302,7 @@ class CallWeek(SlipLife):
     def _plan_calls(self) -> list[_Spec]:
         rng = self.rng
         history_end = queue_start = self.now - QUEUE_WINDOW
-        specs = self._clusters() + self._repeat_callers()
+        specs = self._clusters() + self._repeat_callers() + self._quality_story()
         n_police = 26
         for _ in range(n_police):
             specs.append(self._police_spec(self._when("all", history_end)))
@@ -365,6 +390,24 @@ class CallWeek(SlipLife):
                 when = (today - timedelta(days=days_ago)).replace(hour=hour, minute=minute)
                 out.append(self._spec(code, when, grid=grid, text=text, address=address, phone=phone,
                                       pinned=True))
+        return out
+
+    def _quality_story(self) -> list[_Spec]:
+        """The misses that matter and the sub-category overrides (MISSES, OTHER_CATEGORY)."""
+        today = timezone.localtime(self.now).replace(second=0, microsecond=0)
+        out = []
+        for days_ago, hour, minute, template, result, note in MISSES:
+            when = (today - timedelta(days=days_ago)).replace(hour=hour, minute=minute)
+            grid = self._pick_grid(None)
+            address, text = self._fill(template, grid, prefer_estate=False)
+            out.append(self._finish_spec(_Spec(received_at=when, content=text, phone=self._phone(), grid=grid,
+                                               address=address, category=None, police=True,
+                                               police_outcome=(result, note), pinned=True)))
+        for days_ago, hour, minute, template, code in OTHER_CATEGORY:
+            when = (today - timedelta(days=days_ago)).replace(hour=hour, minute=minute)
+            grid = self._pick_grid(code)
+            address, text = self._fill(template, grid, prefer_estate=True)
+            out.append(self._spec(code, when, grid=grid, text=text, address=address, pinned=True))
         return out
 
     def _spec(self, code, when, *, grid=None, text=None, address=None, phone=None, pinned=False) -> _Spec:
@@ -480,6 +523,17 @@ class CallWeek(SlipLife):
         spec.call = call_services.call_intake(actor=self.users[SYSTEM_USER], data=data).call
         if not spec.queue:
             self._at(when + self._minutes(1, 6), self._classify, spec)
+
+    def _train(self, when) -> None:
+        """The supervisor has both models trained from the decisions so far (the quality page's retrain)."""
+        from core.errors import DomainError
+        from diversion.routing.learning import keep_model_train, routing_model_train
+
+        for trainer in (routing_model_train, keep_model_train):
+            try:
+                trainer(actor=self.users["supervisor"])
+            except DomainError:  # too few decisions yet: the rules alone, as on a new system
+                pass
 
     def _classify(self, when, spec: _Spec) -> None:
         actor = self._dispatcher(when)

@@ -150,7 +150,8 @@ class MissFacts:
     model_version: int | None = None
 
 
-def miss_facts(call) -> MissFacts:
+def miss_facts(call, names: dict[str, str] | None = None) -> MissFacts:
+    """`names`: category_names(), when many calls are read."""
     stored = call.suggestions or {}
     words: list[str] = []
     for candidate in stored.get("candidates", []):
@@ -161,9 +162,29 @@ def miss_facts(call) -> MissFacts:
     if keep := stored.get("keep"):
         facts.police_probability, facts.keep_version = keep.get("police_probability"), keep.get("version")
     if model := stored.get("model"):
-        facts.model_label, facts.model_confidence = model.get("label", ""), model.get("confidence")
+        facts.model_label = label_name(model.get("label", ""), names if names is not None else category_names())
+        facts.model_confidence = model.get("confidence")
         facts.model_version = model.get("version")
     return facts
+
+
+def category_names() -> dict[str, str]:
+    """Every sub-category's code and name in the active language, by code (one query for a page of misses)."""
+    from diversion.models import Category
+
+    return {c.code: f"{c.code} {c.name}" for c in Category.objects.only("code", "name_zh", "name_en")}
+
+
+def label_name(label: str, names: dict[str, str]) -> str:
+    """A department model's answer in words: a police matter, a sub-category's code and name, a family."""
+    from .families import FAMILY_LABELS
+    from .learning import POLICE_LABEL
+
+    if label == POLICE_LABEL:
+        return str(_("police matter"))
+    if label in FAMILY_LABELS:
+        return str(FAMILY_LABELS[label])
+    return names.get(label, label)
 
 
 def overrides_by_category(*, start: datetime, end: datetime) -> list[dict]:

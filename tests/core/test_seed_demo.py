@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.test import RequestFactory
 from django.test.utils import override_settings
 from rest_framework.authtoken.models import Token
@@ -96,3 +96,18 @@ def test_running_it_twice_changes_nothing(seeded, db):
     before = _counts()
     call_command("seed_demo", stdout=io.StringIO())
     assert _counts() == before
+
+
+def test_the_routing_quality_page_has_a_story(seeded, db):
+    """Issue 35: misses that matter (some judged by the models trained mid-week), sub-category overrides and
+    active models, so the quality page tells a true story on the first visit."""
+    from diversion.models import RoutingModel
+    from diversion.routing import quality
+
+    calls = Call.objects.filter(call_id__startswith="DEMO-")
+    misses = calls.filter(quality.MISS)
+    assert misses.count() >= 2
+    assert any(call.suggestions.get("keep") for call in misses)  # after the training: the model's word
+    assert calls.filter(is_police=False).exclude(category=F("suggested_category")).count() >= 3
+    assert set(RoutingModel.objects.filter(active=True).values_list("kind", flat=True)) == {"category", "keep"}
+    assert RoutingModel.objects.filter(trained_by__username="supervisor").count() == 2

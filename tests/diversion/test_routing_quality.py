@@ -203,7 +203,7 @@ def test_the_page_shows_the_misses_and_only_administrators_add_words(client, dec
                            {"word": "炸街", "signal": "traffic", "next": back}, follow=True)
     assert response.redirect_chain[-1][0] == back
     assert "炸街" in PoliceSignal.objects.get(code="traffic").words
-    assert "留在公安" in response.content.decode() or "police" in response.content.decode()
+    assert "已将“炸街”加入“交通事故”。同样的内容现在的推荐：留公安处置。" in response.content.decode()
 
     response = client.post(reverse("police-word-add", args=[miss.pk]),
                            {"word": "火箭", "signal": "traffic", "next": "https://evil.example/"}, follow=True)
