@@ -141,7 +141,7 @@ def routing_quality(request):
     """Per week how often the suggestion was kept, the overrides by sub-category and every miss that matters
     (suggested diverting, kept with the police), newest first; the active models and a retrain button.
     Without a week: the WEEKS_SHOWN weeks up to this one; with one: that week's overrides and misses."""
-    from .routing import quality
+    from .routing import quality, suggest_many
 
     form = QualityWeekForm(request.GET or None)
     today = timezone.localdate()
@@ -155,7 +155,11 @@ def routing_quality(request):
         start, end = quality.week_bounds(weeks[-1].monday)[0], quality.week_bounds(weeks[0].monday)[1]
     page = Paginator(quality.misses(start=start, end=end), 50).get_page(request.GET.get("page"))
     names = quality.category_names()
-    rows = [{"call": call, "facts": quality.miss_facts(call, names), "pieces": _highlight(call)} for call in page]
+    calls = list(page)
+    # What the same text is suggested now, with today's catalog and models: a miss already mended shows it.
+    now = suggest_many([call.content for call in calls])
+    rows = [{"call": call, "facts": quality.miss_facts(call, names), "pieces": _highlight(call), "now": suggestion}
+            for call, suggestion in zip(calls, now, strict=True)]
     query = request.GET.copy()
     query.pop("page", None)
     can_edit = is_administrator(request.user)
