@@ -13,7 +13,8 @@ catalog's version counters), learning (the models: training, storage, the active
 (the classifier trained with scikit-learn), compact (a trained model as arrays, run without scikit-learn),
 families and departments (where a category goes), classify (batch classification for the commands),
 evaluation (keep-or-divert cross-validated on labelled call notes and messages, and the labelled files
-read and checked). It may import diversion's models, grids' models and core; nothing in it imports views,
+read and checked), quality (the suggestion against the dispatchers' decisions per week, the misses that
+matter, the weekly digest, a police word added from a miss). It may import diversion's models, grids' models and core; nothing in it imports views,
 services or tasks. learning is imported only when a model is used; scikit-learn only to train.
 """
 
