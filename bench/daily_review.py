@@ -53,6 +53,9 @@ class Generator:
     # --- setup --------------------------------------------------------------------------------------
     def load_reference(self):
         from core.models import Role, User
+        from core.phones import caller_key
+
+        self.caller_key = caller_key  # repeat callers are matched on the number's keyed hash
         from diversion.models import Category
         from grids.demo import generate_collection
         from grids.models import Grid
@@ -84,7 +87,8 @@ class Generator:
         buf.write(f"{cid}\tB{cid:09d}\t{ts}\t{phone}\t\t\tbench\tphone\t{micro if micro else chr(92) + 'N'}\t"
                   f"{'assigned' if police else 'diverted' if divert else 'closed'}\t{ts}\t{{}}\t"
                   f"{'t' if police else 'f'}\t{{}}\t{'t' if police else 'f'}\t"
-                  f"{chr(92) + 'N' if police else cat_id}\t0\t{cat_id}\n")
+                  f"{chr(92) + 'N' if police else cat_id}\t0\t{cat_id}\t1\t{self.caller_key(phone)}\t"
+                  f"{(when + timedelta(minutes=2)).isoformat()}\n")
         if divert:
             self.slips += 1
             kind = divert
@@ -177,7 +181,7 @@ class Generator:
 
         call_cols = ("id, call_id, received_at, caller_phone, caller_name, address, content, channel, micro_grid_id, "
                      "status, created_at, suggestions, suggested_police, repeats, is_police, category_id, "
-                     "return_count, suggested_category_id")
+                     "return_count, suggested_category_id, version, caller_key, classified_at")
         slip_cols = ("id, year, number, call_id, category_id, department_id, status, instructions, issued_by_id, "
                      "issued_at, deadline, notified_at, accepted_at, handler_name, returned_at, return_reason, "
                      "result, completed_at, closed_at, close_reason, reopen_count")
