@@ -183,9 +183,14 @@ def _highlight(call):
 def routing_retrain(request):
     from .routing import quality
 
-    quality.retrain_request(actor=request.user)
-    messages.success(request, _("Training queued. The new models appear here when it has finished; the "
-                                "active ones stay until then."))
+    row, queued = quality.retrain_request(actor=request.user)
+    if queued:
+        messages.success(request, _("Training queued. The new models appear here when it has finished; the "
+                                    "active ones stay until then."))
+    else:
+        who = row.actor.get_full_name() or row.actor.username if row.actor else _("the system")
+        messages.info(request, _("A training asked for by %(who)s at %(at)s is still on its way; nothing more "
+                                 "was queued.") % {"who": who, "at": timezone.localtime(row.at).strftime("%H:%M")})
     return redirect("routing-quality")
 
 

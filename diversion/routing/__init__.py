@@ -14,8 +14,9 @@ catalog's version counters), learning (the models: training, storage, the active
 families and departments (where a category goes), classify (batch classification for the commands),
 evaluation (keep-or-divert cross-validated on labelled call notes and messages, and the labelled files
 read and checked), quality (the suggestion against the dispatchers' decisions per week, the misses that
-matter, the weekly digest, a police word added from a miss). It may import diversion's models, grids' models and core; nothing in it imports views,
-services or tasks. learning is imported only when a model is used; scikit-learn only to train.
+matter, the weekly digest, a police word added from a miss). It may import diversion's models, grids'
+models and core; nothing in it imports views, services or tasks. learning is imported only when a model
+is used; scikit-learn only to train.
 """
 
 from __future__ import annotations

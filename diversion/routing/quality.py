@@ -26,6 +26,7 @@ from datetime import date, datetime, time, timedelta
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, F, Q
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,7 +40,7 @@ WEEKS_SHOWN = 8
 MAX_WORD = 20
 
 # The calls a dispatcher decided; of those, the suggestion's misses that matter.
-DECIDED = Q(classified_at__isnull=False, is_police__isnull=False)
+DECIDED = Q(is_police__isnull=False)  # set only by the dispatcher's decision, with classified_at
 MISS = Q(suggested_police=False, is_police=True)
 
 
@@ -109,26 +110,35 @@ def _decided_calls():
     return Call.objects.filter(DECIDED)
 
 
+# What each week counts, over its decided calls (see WeekFigures).
+_COUNTS = {
+    "suggested": Q(suggested_police__isnull=False),
+    "decision_kept": Q(suggested_police=F("is_police")),
+    "undecided": Q(suggested_police__isnull=True),
+    "diverted_suggested": Q(is_police=False, suggested_category__isnull=False),
+    "category_kept": Q(is_police=False, category=F("suggested_category")),
+    "misses": MISS,
+    "kept_against": Q(suggested_police=True, is_police=False),
+}
+
+
 def week_figures(*, last: date, weeks: int = WEEKS_SHOWN) -> list[WeekFigures]:
-    """The figures of `weeks` weeks ending with the one holding `last`, newest first: one query per week,
-    each counted in the database over the calls received that week."""
+    """The figures of `weeks` weeks ending with the one holding `last`, newest first: one query grouped by
+    local week over the calls received in them, answered from the received_at index that holds the decision
+    columns (call_review_day)."""
     newest = week_of(last)
-    out = []
-    for n in range(weeks):
-        monday = newest - timedelta(weeks=n)
-        start, end = week_bounds(monday)
-        row = _decided_calls().filter(received_at__gte=start, received_at__lt=end).aggregate(
-            decided=Count("id"),
-            suggested=Count("id", filter=Q(suggested_police__isnull=False)),
-            decision_kept=Count("id", filter=Q(suggested_police=F("is_police"))),
-            undecided=Count("id", filter=Q(suggested_police__isnull=True)),
-            diverted_suggested=Count("id", filter=Q(is_police=False, suggested_category__isnull=False)),
-            category_kept=Count("id", filter=Q(is_police=False, category=F("suggested_category"))),
-            misses=Count("id", filter=MISS),
-            kept_against=Count("id", filter=Q(suggested_police=True, is_police=False)),
-        )
-        out.append(WeekFigures(monday, **row))
-    return out
+    mondays = [newest - timedelta(weeks=n) for n in range(weeks)]
+    first, end = week_bounds(mondays[-1])[0], week_bounds(newest)[1]
+    rows = (_decided_calls().filter(received_at__gte=first, received_at__lt=end)
+            .annotate(week=TruncWeek("received_at", tzinfo=timezone.get_current_timezone()))
+            .values("week").annotate(decided=Count("id"),
+                                     **{name: Count("id", filter=condition) for name, condition in _COUNTS.items()})
+            .order_by())
+    by_week = {}
+    for row in rows:
+        week = row.pop("week")
+        by_week[timezone.localtime(week).date() if isinstance(week, datetime) else week] = row
+    return [WeekFigures(monday, **by_week.get(monday, {})) for monday in mondays]
 
 
 def misses(*, start: datetime, end: datetime):
@@ -280,12 +290,29 @@ def police_word_add(*, actor, call_pk: int, signal_code: str, word: str):
     return signal
 
 
-def retrain_request(*, actor) -> None:
+RETRAIN_PENDING = timedelta(minutes=10)
+
+
+def retrain_request(*, actor):
     """Queue a training of both models from the confirmed calls (diversion.tasks.routing_model_train), audited.
-    Supervisors and administrators; the training runs in a worker, never in the request."""
+    Supervisors and administrators; the training runs in a worker, never in the request. A request made
+    in the last RETRAIN_PENDING with no model stored since is still on its way: a second click (or a second
+    supervisor) queues nothing and gets that request's audit row back. Returns (audit row, queued now)."""
+    from core.models import AuditLog
+    from diversion.models import CatalogVersion, RoutingModel
+
     if not (getattr(actor, "is_authenticated", False) and (actor.has_role(Role.SUPERVISOR)
                                                            or is_administrator(actor))):
         raise PermissionDenied
     with transaction.atomic():
+        # One request at a time: the model version counter's row is the lock.
+        CatalogVersion.objects.get_or_create(key=CatalogVersion.MODEL)
+        CatalogVersion.objects.select_for_update().get(key=CatalogVersion.MODEL)
+        pending = (AuditLog.objects.filter(action="routing_retrain_requested",
+                                           at__gte=timezone.now() - RETRAIN_PENDING)
+                   .select_related("actor").order_by("-at").first())
+        if pending is not None and not RoutingModel.objects.filter(created_at__gte=pending.at).exists():
+            return pending, False
         row = audit_write(actor=actor, action="routing_retrain_requested", obj=actor)
         outbox_put("routing.retrain", {"actor": actor.pk, "audit": row.pk}, key=f"routing-retrain:{row.pk}")
+    return row, True

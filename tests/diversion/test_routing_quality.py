@@ -114,6 +114,9 @@ def test_the_weekly_digest_lists_exactly_the_weeks_misses(decide, monday, superv
 
     data = quality.digest(monday)
     assert [row["pk"] for row in data["misses"]] == [c.pk for c in reversed(inside)]
+    # The figures group by local week as the list does: Sunday's miss is the week before's, Monday 00:00 the next.
+    assert (data["week"]["misses"], data["previous"]["misses"]) == (3, 1)
+    assert quality.week_figures(last=monday + timedelta(days=7), weeks=1)[0].misses == 1
 
     with django_capture_on_commit_callbacks(execute=True):
         quality.digest_queue(monday)
@@ -230,3 +233,19 @@ def test_retraining_is_audited_and_runs_the_task(client, supervisor, django_capt
     relay_run()  # the task runs (eagerly here): too few decided calls, so no model, and nothing fails
     message.refresh_from_db()
     assert message.status == "delivered"
+
+
+def test_a_second_click_while_a_training_is_on_its_way_queues_nothing(client, supervisor, admin):
+    from diversion.models import RoutingModel
+
+    first, queued = quality.retrain_request(actor=supervisor)
+    assert queued
+    again, queued = quality.retrain_request(actor=admin)  # another person, before any model was stored
+    assert (again, queued) == (first, False)
+    assert OutboxMessage.objects.filter(kind="routing.retrain").count() == 1
+    client.force_login(supervisor)
+    page = client.post(reverse("routing-retrain"), follow=True).content.decode()
+    assert "仍在进行" in page
+    RoutingModel.objects.create(version=1, kind="keep", training_size=1, blob=b"", sha256="")  # it finished
+    _row, queued = quality.retrain_request(actor=supervisor)
+    assert queued and AuditLog.objects.filter(action="routing_retrain_requested").count() == 2
