@@ -209,17 +209,18 @@ def police_word_add(request, pk):
         messages.error(request, errors)
         return redirect(_back(request))
     try:
-        signal = quality.police_word_add(actor=request.user, call_pk=pk, signal_code=form.cleaned_data["signal"],
-                                         word=form.cleaned_data["word"])
+        added = quality.police_word_add(actor=request.user, call_pk=pk, signal_code=form.cleaned_data["signal"],
+                                        word=form.cleaned_data["word"])
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(_back(request))
     from incidents.models import Call
 
     content = Call.objects.values_list("content", flat=True).get(pk=pk)
-    messages.success(request, _("“%(word)s” added to %(signal)s. The same text is now suggested: %(decision)s.") % {
-        "word": form.cleaned_data["word"].strip(), "signal": signal.name,
-        "decision": suggest(content).decision_label})
+    messages.success(request, _("“%(word)s” added to %(signal)s. The same text is now suggested: %(decision)s. It "
+                                "stands in %(n)s of the %(total)s calls diverted in the last %(days)s days.") % {
+        "word": added.word, "signal": added.signal.name, "decision": suggest(content).decision_label,
+        "n": added.containing, "total": added.diverted, "days": quality.WORD_REACH_DAYS})
     return redirect(_back(request))
 
 

@@ -20,6 +20,7 @@ diverting (`non_police`) that a dispatcher kept with the police.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -255,10 +256,29 @@ def digest_queue(monday: date) -> None:
 
 # --- Changes: a word from a miss, a retraining -----------------------------------------------------------
 
-def police_word_add(*, actor, call_pk: int, signal_code: str, word: str):
-    """Add `word`, which must stand in the call's text, to the police signal `signal_code`, from a miss.
-    Administrators only. The signal's save moves the catalog version in this transaction (diversion.signals),
-    so every process compiles the word in before its next suggestion. Returns the signal."""
+# A word must hold a letter (not only punctuation, digits or spaces), and may not keep with the police more
+# than this share of the calls dispatchers diverted in the last WORD_REACH_DAYS (when there were at least
+# WORD_REACH_MIN of them): a word that broad would stop most diversions, not mend a miss.
+_LETTER = re.compile(r"[^\W\d_]")
+WORD_REACH_DAYS = 28
+WORD_REACH_MAX = 0.05
+WORD_REACH_MIN = 40
+
+
+@dataclass
+class WordAdded:
+    signal: object
+    word: str
+    diverted: int  # calls diverted in the last WORD_REACH_DAYS ...
+    containing: int  # ... of which hold the word: those the word would now keep with the police
+
+
+def police_word_add(*, actor, call_pk: int, signal_code: str, word: str) -> WordAdded:
+    """Add `word`, which must stand in the text of a miss (a call suggested for diverting that a dispatcher
+    kept with the police), to the police signal `signal_code`. Administrators only. Refused when the word
+    would keep with the police more than WORD_REACH_MAX of the recently diverted calls. The signal's save
+    moves the catalog version in this transaction (diversion.signals): this process suggests with the word
+    at once, every other one within ROUTING_VERSION_CHECK_SECONDS."""
     from diversion.models import PoliceSignal
     from incidents.models import Call
 
@@ -269,10 +289,14 @@ def police_word_add(*, actor, call_pk: int, signal_code: str, word: str):
         raise DomainError(_("Give the word that marks this call as a police matter."), code="word_required")
     if len(word) > MAX_WORD:
         raise DomainError(_("A signal word has at most %(n)s characters.") % {"n": MAX_WORD}, code="word_too_long")
+    if not _LETTER.search(word):
+        raise DomainError(_("A signal word needs at least one letter or character, not only punctuation, digits "
+                            "or spaces."), code="word_no_letter")
     with transaction.atomic():
-        call = Call.objects.filter(pk=call_pk).first()
+        call = _decided_calls().filter(MISS, pk=call_pk).first()
         if call is None:
-            raise DomainError(_("There is no such call."), code="call_not_found")
+            raise DomainError(_("Words are added from a miss: a call suggested for diverting that a dispatcher "
+                                "kept with the police."), code="not_a_miss")
         if word not in call.content:
             raise DomainError(_("“%(word)s” does not appear in the call's text.") % {"word": word},
                               code="word_not_in_text")
@@ -283,11 +307,21 @@ def police_word_add(*, actor, call_pk: int, signal_code: str, word: str):
             raise DomainError(_("“%(word)s” is already a word of %(signal)s.") % {"word": word,
                                                                                  "signal": signal.name_zh},
                               code="word_present")
+        recent = Call.objects.filter(is_police=False,
+                                     received_at__gte=timezone.now() - timedelta(days=WORD_REACH_DAYS))
+        diverted = recent.count()
+        containing = recent.filter(content__contains=word).count() if diverted else 0
+        if diverted >= WORD_REACH_MIN and containing > WORD_REACH_MAX * diverted:
+            raise DomainError(
+                _("“%(word)s” stands in %(n)s of the %(total)s calls diverted in the last %(days)s days: as a police "
+                  "signal it would keep them all with the police. Choose a narrower word.") % {
+                    "word": word, "n": containing, "total": diverted, "days": WORD_REACH_DAYS},
+                code="word_too_broad")
         signal.words = [*signal.words, word]
         signal.save(update_fields=["words", "updated_at"])
         audit_write(actor=actor, action="police_word_added", obj=signal, call=call, to_state=signal.code,
-                    data={"word": word, "signal": signal.code})
-    return signal
+                    data={"word": word, "signal": signal.code, "diverted": diverted, "containing": containing})
+    return WordAdded(signal, word, diverted, containing)
 
 
 RETRAIN_PENDING = timedelta(minutes=10)

@@ -147,7 +147,8 @@ def test_a_word_added_from_a_miss_turns_the_same_text_into_police(decide, monday
     miss = decide(MISS_TEXT, at(monday, 0), police=True)
     assert miss.suggested_police is False
 
-    quality.police_word_add(actor=admin, call_pk=miss.pk, signal_code="traffic", word="炸街")
+    added = quality.police_word_add(actor=admin, call_pk=miss.pk, signal_code="traffic", word="炸街")
+    assert (added.word, added.containing) == ("炸街", 0)
 
     suggestion = routing.suggest(MISS_TEXT)
     assert suggestion.decision == POLICE
@@ -155,7 +156,7 @@ def test_a_word_added_from_a_miss_turns_the_same_text_into_police(decide, monday
     assert "炸街" in PoliceSignal.objects.get(code="traffic").words
     assert make_call(content=MISS_TEXT).suggested_police is True  # a new call, at once
     row = AuditLog.objects.get(action="police_word_added")
-    assert (row.actor, row.call_id, row.data) == (admin, miss.pk, {"word": "炸街", "signal": "traffic"})
+    assert (row.actor, row.call_id, row.data["word"], row.data["signal"]) == (admin, miss.pk, "炸街", "traffic")
 
 
 @pytest.mark.parametrize(("word", "signal", "code"), [
@@ -163,6 +164,8 @@ def test_a_word_added_from_a_miss_turns_the_same_text_into_police(decide, monday
     ("火箭", "traffic", "word_not_in_text"),
     ("炸街", "nonesuch", "signal_not_found"),
     ("飙" * 21, "traffic", "word_too_long"),
+    ("，", "traffic", "word_no_letter"),
+    (" 34 ", "traffic", "word_no_letter"),
 ])
 def test_a_bad_word_is_refused_and_changes_nothing(decide, monday, admin, word, signal, code):
     from core.errors import DomainError
@@ -174,6 +177,34 @@ def test_a_bad_word_is_refused_and_changes_nothing(decide, monday, admin, word, 
     assert refused.value.code == code
     assert PoliceSignal.objects.get(code="traffic").words == words
     assert not AuditLog.objects.filter(action="police_word_added").exists()
+
+
+def test_words_come_from_misses_only(decide, monday, admin):
+    from core.errors import DomainError
+
+    kept = decide(NOISE_TEXT, at(monday, 0), police=False, code=routing.suggest(NOISE_TEXT).top.code)
+    with pytest.raises(DomainError) as refused:
+        quality.police_word_add(actor=admin, call_pk=kept.pk, signal_code="traffic", word="砸墙")
+    assert refused.value.code == "not_a_miss"
+
+
+def test_a_word_that_would_stop_most_diversions_is_refused(decide, monday, admin, monkeypatch):
+    """“声音很大” stands in most noise complaints: as a police word it would keep them all with the police."""
+    from core.errors import DomainError
+
+    monkeypatch.setattr(quality, "WORD_REACH_MIN", 5)
+    miss = decide(MISS_TEXT, timezone.now() - timedelta(hours=2), police=True)
+    code = routing.suggest("报警人称楼下KTV声音很大").top.code
+    for n in range(5):
+        decide(f"报警人称楼下KTV声音很大（{n}）", timezone.now() - timedelta(days=n), police=False, code=code)
+    decide("报警人称楼上邻居装修噪音扰民", timezone.now() - timedelta(days=30), police=False, code="B02")  # older
+    with pytest.raises(DomainError) as refused:
+        quality.police_word_add(actor=admin, call_pk=miss.pk, signal_code="disorder", word="声音很大")
+    assert refused.value.code == "word_too_broad"
+    assert "5" in refused.value.message
+    assert "声音很大" not in PoliceSignal.objects.get(code="disorder").words
+    added = quality.police_word_add(actor=admin, call_pk=miss.pk, signal_code="traffic", word="炸街")
+    assert (added.diverted, added.containing) == (5, 0)
 
 
 def test_a_word_already_there_is_refused(decide, monday, admin):
@@ -207,6 +238,7 @@ def test_the_page_shows_the_misses_and_only_administrators_add_words(client, dec
     assert response.redirect_chain[-1][0] == back
     assert "炸街" in PoliceSignal.objects.get(code="traffic").words
     assert "已将“炸街”加入“交通事故”。同样的内容现在的推荐：留公安处置。" in response.content.decode()
+    assert "近 28 天分流的 0 起警情中有 0 起含该词" in response.content.decode()
 
     response = client.post(reverse("police-word-add", args=[miss.pk]),
                            {"word": "火箭", "signal": "traffic", "next": "https://evil.example/"}, follow=True)
