@@ -168,6 +168,7 @@ def routing_quality(request):
         "end": timezone.localdate(end) - timedelta(days=1), "page": page, "rows": rows,
         "overrides": quality.overrides_by_category(start=start, end=end), "models": quality.active_models(),
         "query": query.urlencode(), "can_edit": can_edit, "word_form": PoliceWordForm() if can_edit else None,
+        "pending": quality.retrain_pending(), "can_open_calls": request.user.has_role(Role.DISPATCHER, Role.SUPERVISOR),
         "nav": "quality", "subtab": "quality"})
 
 

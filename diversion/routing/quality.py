@@ -327,13 +327,25 @@ def police_word_add(*, actor, call_pk: int, signal_code: str, word: str) -> Word
 RETRAIN_PENDING = timedelta(minutes=10)
 
 
+def retrain_pending():
+    """The audit row of a retraining asked for in the last RETRAIN_PENDING with no model stored since (still
+    on its way), or None."""
+    from core.models import AuditLog
+    from diversion.models import RoutingModel
+
+    pending = (AuditLog.objects.filter(action="routing_retrain_requested", at__gte=timezone.now() - RETRAIN_PENDING)
+               .select_related("actor").order_by("-at").first())
+    if pending is None or RoutingModel.objects.filter(created_at__gte=pending.at).exists():
+        return None
+    return pending
+
+
 def retrain_request(*, actor):
     """Queue a training of both models from the confirmed calls (diversion.tasks.routing_model_train), audited.
     Supervisors and administrators; the training runs in a worker, never in the request. A request made
     in the last RETRAIN_PENDING with no model stored since is still on its way: a second click (or a second
     supervisor) queues nothing and gets that request's audit row back. Returns (audit row, queued now)."""
-    from core.models import AuditLog
-    from diversion.models import CatalogVersion, RoutingModel
+    from diversion.models import CatalogVersion
 
     if not (getattr(actor, "is_authenticated", False) and (actor.has_role(Role.SUPERVISOR)
                                                            or is_administrator(actor))):
@@ -342,10 +354,8 @@ def retrain_request(*, actor):
         # One request at a time: the model version counter's row is the lock.
         CatalogVersion.objects.get_or_create(key=CatalogVersion.MODEL)
         CatalogVersion.objects.select_for_update().get(key=CatalogVersion.MODEL)
-        pending = (AuditLog.objects.filter(action="routing_retrain_requested",
-                                           at__gte=timezone.now() - RETRAIN_PENDING)
-                   .select_related("actor").order_by("-at").first())
-        if pending is not None and not RoutingModel.objects.filter(created_at__gte=pending.at).exists():
+        pending = retrain_pending()
+        if pending is not None:
             return pending, False
         row = audit_write(actor=actor, action="routing_retrain_requested", obj=actor)
         outbox_put("routing.retrain", {"actor": actor.pk, "audit": row.pk}, key=f"routing-retrain:{row.pk}")

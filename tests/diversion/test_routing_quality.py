@@ -226,12 +226,15 @@ def test_the_page_shows_the_misses_and_only_administrators_add_words(client, dec
     assert f'id="miss-{miss.pk}"' in html and miss.call_id in html
     assert "<mark>声音很大</mark>" in html
     assert 'class="filters word-form' not in html  # supervisors read; they do not edit the catalog
+    assert reverse("call-page", args=[miss.pk]) in html
     assert client.post(reverse("police-word-add", args=[miss.pk]),
                        {"word": "炸街", "signal": "traffic"}).status_code == 403
     assert "炸街" not in PoliceSignal.objects.get(code="traffic").words
 
     client.force_login(admin)
-    assert 'class="filters word-form' in client.get(reverse("routing-quality")).content.decode()
+    html = client.get(reverse("routing-quality")).content.decode()
+    assert 'class="filters word-form' in html
+    assert reverse("call-page", args=[miss.pk]) not in html  # an administrator does not open calls
     back = f"{reverse('routing-quality')}?week={monday.isoformat()}"
     response = client.post(reverse("police-word-add", args=[miss.pk]),
                            {"word": "炸街", "signal": "traffic", "next": back}, follow=True)
@@ -278,6 +281,7 @@ def test_a_second_click_while_a_training_is_on_its_way_queues_nothing(client, su
     client.force_login(supervisor)
     page = client.post(reverse("routing-retrain"), follow=True).content.decode()
     assert "仍在进行" in page
+    assert 'id="retrain-pending"' in page and 'type="submit" disabled' in page
     RoutingModel.objects.create(version=1, kind="keep", training_size=1, blob=b"", sha256="")  # it finished
     _row, queued = quality.retrain_request(actor=supervisor)
     assert queued and AuditLog.objects.filter(action="routing_retrain_requested").count() == 2
