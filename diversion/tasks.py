@@ -119,7 +119,8 @@ def routing_digest_queue_due() -> str:
 
 
 def digest_text(data: dict) -> tuple[str, str]:
-    """The digest's subject and body (plain text) from quality.digest's values."""
+    """The digest's subject and body (plain text) from quality.digest's values: figures, and per miss its
+    time, call id, the sub-category it was suggested for, the words that matched and a link; never the text."""
     week, previous, trend = data["week"], data["previous"], data["override_trend"]
     monday = date.fromisoformat(week["monday"])
 
@@ -144,9 +145,10 @@ def digest_text(data: dict) -> tuple[str, str]:
     lines.append("")
     if misses:
         lines.append(_("Calls the suggestion would have diverted that a dispatcher kept with the police:"))
+        # The call's text stays in Fenliu (it may name people and places); the e-mail links to it.
         for row in misses:
             words = "、".join(row["words"]) or "—"
-            lines.append(f"- {row['received_at']} {row['call_id']}: {row['content']}")
+            lines.append(f"- {row['received_at']} {row['call_id']} → {row['suggested_category'] or '—'}")
             lines.append("  " + _("matched words: %(words)s; link: %(link)s") % {
                 "words": words, "link": settings.SITE_URL + reverse("call-page", args=[row["pk"]])})
     else:

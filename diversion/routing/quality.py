@@ -234,10 +234,10 @@ def digest(monday: date) -> dict:
     as plain values for the e-mail and its test."""
     this, before = week_figures(last=monday, weeks=2)
     start, end = week_bounds(monday)
-    rows = []
+    rows, names = [], category_names()
     for call in misses(start=start, end=end):
-        facts = miss_facts(call)
-        rows.append({"pk": call.pk, "call_id": call.call_id, "content": call.content,
+        facts = miss_facts(call, names)
+        rows.append({"pk": call.pk, "call_id": call.call_id,
                      "received_at": timezone.localtime(call.received_at).strftime("%Y-%m-%d %H:%M"),
                      "suggested_category": call.suggested_category.code if call.suggested_category else "",
                      "words": facts.words, "police_probability": facts.police_probability})

@@ -129,6 +129,8 @@ def test_the_weekly_digest_lists_exactly_the_weeks_misses(decide, monday, superv
     for call in inside:
         assert call.call_id in message.body
         assert reverse("call-page", args=[call.pk]) in message.body
+        assert call.content not in message.body  # the text stays in Fenliu; the e-mail links to it
+    assert "声音很大" in message.body  # the words that matched
     for call in (before, after, kept):
         assert call.call_id not in message.body
     assert f"?week={monday.isoformat()}" in message.body
