@@ -9,11 +9,12 @@ the calls with COPY (every call decided: kept with the police or diverted, as su
 planted: misses that matter (every 331st call kept with the police gets a suggestion to divert) and
 sub-category overrides (every 97th diverted call was suggested another sub-category).
 
-It times the week-by-week figures of the eight weeks (diversion.routing.quality.week_figures, best of 3)
-against the same figures in plain SQL written here (best of 3) and prints the ratio, checks both against
-the planted counts, times the first page of misses, and the page itself for a supervisor (Django test
-client, mean of 5 after one warm-up). Prints name=value lines: calls, weeks_ms, sql_ms, ratio, misses_ms,
-page_ms, misses_found, overrides_found."""
+It times the week-by-week figures of the eight weeks counted (diversion.routing.quality.week_figures with the
+cache emptied, best of 3) against the same figures in plain SQL written here (best of 3) and prints the
+ratio, then the same with the past weeks cached; checks the figures against the planted counts, times the
+first page of misses, and the page itself for a supervisor (Django test client: once with the cache emptied,
+then the mean of 5). Prints name=value lines: calls, weeks_ms, sql_ms, ratio, weeks_cached_ms, misses_ms,
+page_cold_ms, page_ms, misses_found, overrides_found."""
 
 import argparse
 import os
@@ -100,9 +101,16 @@ def main():
     with connection.cursor() as cur:
         misses_planted, overrides_planted = planted(cur, start, end)
 
-    quality.week_figures(last=END)  # warm up, as the SQL side gets too
+    from django.core.cache import cache
+
+    def counted():  # past weeks are cached: time them counted, with the cache emptied first
+        cache.clear()
+        return quality.week_figures(last=END)
+
+    counted()  # warm up, as the SQL side gets too
     plain_sql(start, end)
-    weeks_seconds, weeks = best_of(3, lambda: quality.week_figures(last=END))
+    weeks_seconds, weeks = best_of(3, counted)
+    cached_seconds, _weeks = best_of(3, lambda: quality.week_figures(last=END))
     sql_seconds, by_hand = best_of(3, lambda: plain_sql(start, end))
     assert sum(w.decided for w in weeks) == sum(row[0] for row in by_hand.values()), "the two disagree"
     misses_found = sum(w.misses for w in weeks)
@@ -113,6 +121,10 @@ def main():
     client.force_login(gen.user)
     url = f"/supervision/routing/?week={END.isoformat()}"
     assert client.get(url).status_code == 200
+    cache.clear()
+    t0 = time.perf_counter()
+    client.get(url)
+    page_cold_seconds = time.perf_counter() - t0
     times = []
     for _ in range(5):
         t0 = time.perf_counter()
@@ -123,7 +135,9 @@ def main():
     print(f"weeks_ms={1000 * weeks_seconds:.1f}")
     print(f"sql_ms={1000 * sql_seconds:.1f}")
     print(f"ratio={weeks_seconds / sql_seconds:.2f}")
+    print(f"weeks_cached_ms={1000 * cached_seconds:.1f}")
     print(f"misses_ms={1000 * misses_seconds:.1f}")
+    print(f"page_cold_ms={1000 * page_cold_seconds:.1f}")
     print(f"page_ms={1000 * sum(times) / len(times):.1f}")
     print(f"misses_found={misses_found}/{misses_planted}")
     print(f"overrides_found={overrides_found}/{overrides_planted}")

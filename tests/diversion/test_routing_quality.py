@@ -287,3 +287,21 @@ def test_a_second_click_while_a_training_is_on_its_way_queues_nothing(client, su
     RoutingModel.objects.create(version=1, kind="keep", training_size=1, blob=b"", sha256="")  # it finished
     _row, queued = quality.retrain_request(actor=supervisor)
     assert queued and AuditLog.objects.filter(action="routing_retrain_requested").count() == 2
+
+
+def test_past_weeks_are_cached_and_this_week_is_live(decide, monday):
+    from django.core.cache import cache
+
+    # A moment of this week (just after midnight on a Monday, the week's first second).
+    now = max(timezone.now() - timedelta(minutes=1), quality.week_bounds(quality.week_of(timezone.localdate()))[0])
+    decide(MISS_TEXT, at(monday, 1), police=True)
+    decide(MISS_TEXT, now, police=True)
+    this, _w1, past = quality.week_figures(last=timezone.localdate(), weeks=3)
+    assert (this.misses, past.misses) == (1, 1)
+
+    decide(MISS_TEXT, at(monday, 2), police=True)  # a late decision on a past week ...
+    decide(MISS_TEXT, now, police=True)
+    this, _w1, past = quality.week_figures(last=timezone.localdate(), weeks=3)
+    assert (this.misses, past.misses) == (2, 1)  # ... shows once the cached figures expire
+    cache.clear()
+    assert quality.week_figures(last=timezone.localdate(), weeks=3)[2].misses == 2
