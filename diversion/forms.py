@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from core.times import validate_day
 
 from .models import Callback, Department
+from .routing.quality import MAX_WORD
 
 
 class AcceptForm(forms.Form):
@@ -58,7 +59,7 @@ class QualityWeekForm(forms.Form):
 class PoliceWordForm(forms.Form):
     """From a miss: the word that should have kept the call with the police, and the signal it belongs to."""
 
-    word = forms.CharField(label=_("Missing word"), max_length=20,
+    word = forms.CharField(label=_("Missing word"), max_length=MAX_WORD,
                            widget=forms.TextInput(attrs={"size": 8, "autocomplete": "off"}))
     signal = forms.ChoiceField(label=_("Police signal"), choices=())
 

@@ -169,7 +169,7 @@ def routing_quality(request):
         "overrides": quality.overrides_by_category(start=start, end=end), "models": quality.active_models(),
         "query": query.urlencode(), "can_edit": can_edit, "word_form": PoliceWordForm() if can_edit else None,
         "pending": quality.retrain_pending(), "can_open_calls": request.user.has_role(Role.DISPATCHER, Role.SUPERVISOR),
-        "nav": "quality", "subtab": "quality"})
+        "nav": "supervision" if request.user.has_role(Role.SUPERVISOR) else "quality", "subtab": "quality"})
 
 
 def _highlight(call):
