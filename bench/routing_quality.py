@@ -23,7 +23,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from daily_review import Generator, best_of
+from daily_review import Generator, best_of, mean_get_seconds
 from owndb import use_own_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,11 +125,7 @@ def main():
     t0 = time.perf_counter()
     client.get(url)
     page_cold_seconds = time.perf_counter() - t0
-    times = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        client.get(url)
-        times.append(time.perf_counter() - t0)
+    page_seconds = mean_get_seconds(client, url)
 
     print(f"calls={calls}")
     print(f"weeks_ms={1000 * weeks_seconds:.1f}")
@@ -138,7 +134,7 @@ def main():
     print(f"weeks_cached_ms={1000 * cached_seconds:.1f}")
     print(f"misses_ms={1000 * misses_seconds:.1f}")
     print(f"page_cold_ms={1000 * page_cold_seconds:.1f}")
-    print(f"page_ms={1000 * sum(times) / len(times):.1f}")
+    print(f"page_ms={1000 * page_seconds:.1f}")
     print(f"misses_found={misses_found}/{misses_planted}")
     print(f"overrides_found={overrides_found}/{overrides_planted}")
     print(f"misses_on_first_page={len(first_page)}")

@@ -12,6 +12,11 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 
+def day_start(day: date) -> datetime:
+    """Local midnight opening `day`, aware: where a day's, week's or period's range of stored times begins."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
 def earliest_day() -> date:
     return settings.EVENT_TIME_EARLIEST
 

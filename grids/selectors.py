@@ -1,20 +1,17 @@
 """Reads on grids, hotspots, units and the map. Counts run in the database."""
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from core.times import day_start
+
 from . import spatial
 from .models import Grid, HotspotCase, HotspotStatus, PatrolArea, PatrolLine, PatrolPoint, Unit
-
-
-def day_start(day) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
 
 # --- GeoJSON export ---------------------------------------------------------------------------------
 

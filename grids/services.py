@@ -3,7 +3,7 @@ what it changes, checks the rules, saves and writes an audit row."""
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import shapely
 from django.conf import settings
@@ -19,6 +19,7 @@ from core.audit import audit_write
 from core.errors import Conflict, DomainError
 from core.models import Role
 from core.roles import is_administrator
+from core.times import day_start
 
 from .models import (
     HOTSPOT_TRANSITIONS,
@@ -226,10 +227,6 @@ def grids_import_geojson(*, actor, data, filename: str = "") -> GridImport:
 
 # --- Hotspot cases ----------------------------------------------------------------------------------
 
-def _day_start(day) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 def hotspot_open(*, actor, grid: Grid, team: Team, plan: str, hour_from: int = 0, hour_to: int = 24,
                  source: str = HotspotCase.Source.MANUAL, opened_at=None) -> HotspotCase:
     """Open a case for a hotspot: one grid, one period of the day, one team, one plan. The calls in the
@@ -297,7 +294,7 @@ def hotspot_review(*, case_pk: int, today=None, actor=None) -> HotspotCase:
             return case
         HOTSPOT_TRANSITIONS.check(case.status, HotspotStatus.CLOSED)
         case.status = HotspotStatus.CLOSED
-        case.closed_at = _day_start(today)
+        case.closed_at = day_start(today)
         case.after_count = hotspot_call_count(case, case.closed_at - timedelta(days=case.quiet_days),
                                               case.closed_at)
         case.save(update_fields=["quiet_streak", "status", "closed_at", "after_count"])

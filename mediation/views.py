@@ -1,4 +1,4 @@
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.models import AuditLog, Role
 from core.roles import role_required
+from core.times import day_start
 from incidents.selectors import calls_visible_to
 
 from . import selectors, services
@@ -253,10 +254,6 @@ def agreement_print(request, pk):
         "last_session": sessions.last(), "nav": "mediation"})
 
 
-def _day_start(day):
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 @role_required(*READERS)
 def figures(request):
     form = FiguresForm(request.GET or None)
@@ -265,7 +262,7 @@ def figures(request):
     if form.is_bound and form.is_valid():
         since = form.cleaned_data["since"] or since
         until = form.cleaned_data["until"] or until
-    data = selectors.mediation_figures(selectors.files_visible_to(request.user), since=_day_start(since),
-                                       until=_day_start(until + timedelta(days=1)))
+    data = selectors.mediation_figures(selectors.files_visible_to(request.user), since=day_start(since),
+                                       until=day_start(until + timedelta(days=1)))
     return render(request, "mediation/figures.html", {"form": form, "since": since, "until": until,
                                                       "nav": "mediation-figures", **data})

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -36,6 +36,7 @@ from core.errors import DomainError
 from core.models import Role
 from core.outbox import outbox_put
 from core.roles import is_administrator
+from core.times import day_start
 
 WEEKS_SHOWN = 8
 MAX_WORD = 20
@@ -52,8 +53,7 @@ def week_of(day: date) -> date:
 
 def week_bounds(monday: date) -> tuple[datetime, datetime]:
     """[start, end) of the local week beginning on `monday`."""
-    start = timezone.make_aware(datetime.combine(monday, time.min))
-    return start, timezone.make_aware(datetime.combine(monday + timedelta(days=7), time.min))
+    return day_start(monday), day_start(monday + timedelta(days=7))
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -1,9 +1,11 @@
 """Slip deadlines from the time-limit class: clock hours for urgent classes, working days (weekends and the
 holiday calendar skipped, weekend working days counted) for the classes configured that way."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
+
+from core.times import day_start
 
 from ..models import Holiday, TimeLimitClass
 
@@ -45,5 +47,5 @@ def deadline_for(issued_at: datetime, time_limit_class: TimeLimitClass) -> datet
     if time_limit_class.unit == TimeLimitClass.Unit.WORKING_DAYS and time_limit_class.deadline_working_days:
         local_day = timezone.localtime(issued_at).date()
         last_day = add_working_days(local_day, time_limit_class.deadline_working_days)
-        return timezone.make_aware(datetime.combine(last_day + timedelta(days=1), time.min))
+        return day_start(last_day + timedelta(days=1))
     return issued_at + timedelta(hours=time_limit_class.deadline_hours)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.models import Role
 from core.roles import role_required
+from core.times import day_start
 from incidents.retention import disclosures, export_audit
 
 from ..models import MeetingStatus, NoticeStatus, Report, ReportKind
@@ -35,7 +36,7 @@ from .forms import (
     PeriodForm,
     ReportGenerateForm,
 )
-from .reports import _aware, period_of, report_generate, report_xlsx
+from .reports import period_of, report_generate, report_xlsx
 from .scores import department_scores
 from .selectors import (
     accountability_records,
@@ -334,7 +335,7 @@ def league_table(request):
         kind = form.cleaned_data["period"] or kind
         day = form.cleaned_data["day"] or day
     start, end = period_of(kind, day)
-    rows = department_scores(_aware(start), _aware(end))
+    rows = department_scores(day_start(start), day_start(end))
     from django.conf import settings
 
     return render(request, "supervision/league.html", {

@@ -6,13 +6,15 @@ The same definitions are used by the drill-down (`review_calls`), so a figure an
 always agree."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, ExtractHour, ExtractIsoWeekDay
 from django.utils import timezone
+
+from core.times import day_start
 
 from ..models import NON_POLICE, POLICE, Call
 
@@ -29,10 +31,6 @@ def category_of(prefix: str = ""):
 
 def group_of(prefix: str = ""):
     return Coalesce(F(f"{prefix}category__group_id"), F(f"{prefix}suggested_category__group_id"))
-
-
-def day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 @dataclass(frozen=True)
