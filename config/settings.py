@@ -28,6 +28,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    "daphne",  # the ASGI server: `runserver` serves pages and the live channel (issue 36)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_htmx",
+    "channels",
     "axes",
     "csp",
     "core",
@@ -67,6 +69,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 AUTH_USER_MODEL = "core.User"
 
 TEMPLATES = [
@@ -294,6 +297,27 @@ CELERY_BEAT_SCHEDULE = {
     "routing-digest": {"task": "diversion.tasks.routing_digest_queue_due",
                        "schedule": crontab(hour=7, minute=40, day_of_week="mon")},
 }
+
+# --- The live channel (issue 36): server push to open pages over WebSockets (Django Channels) ----------
+# Redis pub/sub when LIVE_REDIS_URL (or REDIS_URL) is set, so every web process and worker reaches every
+# screen; else an in-process layer (the embedded demo: one server process; pages fall back to polling for
+# what the worker changes).
+LIVE_REDIS_URL = env_str("LIVE_REDIS_URL", "") or env_str("REDIS_URL", "")
+if LIVE_REDIS_URL and not LIVE_REDIS_URL.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured(f"LIVE_REDIS_URL must be a redis:// URL; got {LIVE_REDIS_URL!r}")
+CHANNEL_LAYERS = {"default": {
+    "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    # Short socket timeouts: a Redis that does not answer must not hold a request that publishes.
+    "CONFIG": {"hosts": [{"address": LIVE_REDIS_URL, "socket_connect_timeout": 1, "socket_timeout": 2}],
+               "prefix": env_str("LIVE_PREFIX", "fenliu-live")},
+} if LIVE_REDIS_URL else {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Pages poll this often (seconds) while the live channel is down, and more slowly while it is up.
+LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 15, minimum=1)
+LIVE_POLL_SECONDS_WHEN_PUSHED = env_int("LIVE_POLL_SECONDS_WHEN_PUSHED", 120, minimum=1)
+# After Redis refused a publish, requests skip publishing this long (pages poll meanwhile).
+LIVE_RETRY_SECONDS = env_int("LIVE_RETRY_SECONDS", 10, minimum=0)
+# A dispatcher's claim on a call lapses after this many seconds without activity on it.
+CALL_CLAIM_IDLE_SECONDS = env_int("CALL_CLAIM_IDLE_SECONDS", 120, minimum=10)
 
 # --- The outbox (issue 32): every side effect is a row, delivered after commit by one relay ----------
 # A failed delivery is retried after BASE, 2*BASE, 4*BASE ... seconds (at most MAX), MAX_ATTEMPTS times in

@@ -1,13 +1,15 @@
+from . import live
 from .models import AuditLog
 
 
 def audit_write(*, actor, action: str, obj, call=None, from_state: str = "", to_state: str = "",
                 reason: str = "", data: dict | None = None) -> AuditLog:
     """Write one audit row. Call it inside the service's transaction so the row and the change
-    commit together."""
+    commit together. Every state change writes one, so this is also where open pages are told of it
+    (core.live), after the commit."""
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
-    return AuditLog.objects.create(
+    row = AuditLog.objects.create(
         actor=actor,
         action=action,
         object_type=obj._meta.model_name,
@@ -18,3 +20,5 @@ def audit_write(*, actor, action: str, obj, call=None, from_state: str = "", to_
         reason=reason or "",
         data=data or {},
     )
+    live.audit_written(row, obj)
+    return row

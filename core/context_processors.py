@@ -1,3 +1,6 @@
+from django.conf import settings
+
+from . import live
 from .models import Role
 from .roles import is_administrator
 
@@ -13,4 +16,8 @@ def navigation(request):
         "can_callback": user.has_role(Role.DISPATCHER, Role.SUPERVISOR),
         "is_admin": is_administrator(user),
         "is_mediator": user.has_role(Role.MEDIATOR),
+        "is_wallboard": user.role == Role.WALLBOARD,
+        # The live channel's indicator and client (core.live), for whoever hears something on it.
+        "live": {"poll": settings.LIVE_POLL_SECONDS, "poll_pushed": settings.LIVE_POLL_SECONDS_WHEN_PUSHED}
+        if live.groups_for(user) else None,
     }

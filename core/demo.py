@@ -14,6 +14,7 @@ STAFF = [
     ("dispatcher2", Role.DISPATCHER, "陈磊", False),
     ("supervisor", Role.SUPERVISOR, "周建华", False),
     ("mediator", Role.MEDIATOR, "黄秀英", False),
+    ("wallboard", Role.WALLBOARD, "指挥中心大屏", False),
 ]
 SYSTEM_USER = "system110"
 

@@ -9,6 +9,7 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor", _("Supervisor")
     MEDIATOR = "mediator", _("Mediator")
     ADMIN = "admin", _("Administrator")
+    WALLBOARD = "wallboard", _("Wall screen")
 
 
 class User(AbstractUser):
@@ -77,6 +78,10 @@ class AuditAction(models.TextChoices):
     ROUTING_MODEL_ACTIVATED = "routing_model_activated", _("Routing model activated")
     ROUTING_RETRAIN_REQUESTED = "routing_retrain_requested", _("Routing models' training requested")
     POLICE_WORD_ADDED = "police_word_added", _("Police signal word added")
+    # Claims on calls (issue 36)
+    CALL_CLAIM = "call_claim", _("Call claimed")
+    CALL_RELEASE = "call_release", _("Call released")
+    CALL_TAKE_OVER = "call_take_over", _("Call taken over")
     # Outbox
     OUTBOX_RETRY = "outbox_retry", _("Outbox message retried")
     OUTBOX_DISCARD = "outbox_discard", _("Outbox message discarded")

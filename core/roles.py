@@ -44,6 +44,10 @@ class CanTakeCalls(HasRole):
     roles = (Role.DISPATCHER, Role.SUPERVISOR)
 
 
+class IsSupervisor(HasRole):
+    roles = (Role.SUPERVISOR,)
+
+
 class CanSeeSlips(BasePermission):
     def has_permission(self, request, view):
         user = request.user

@@ -25,6 +25,8 @@ def home(request):
         return redirect("department-inbox")
     if user.role == Role.MEDIATOR:
         return redirect("mediation-files")
+    if user.role == Role.WALLBOARD:
+        return redirect("wallboard")
     if user.role == Role.SUPERVISOR:
         return redirect("callback-list")
     if user.is_staff:

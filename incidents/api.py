@@ -7,11 +7,16 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from core.roles import CanTakeCalls
+from core.roles import CanTakeCalls, IsSupervisor
 
 from . import services
 from .selectors import calls_visible_to
-from .serializers import CallClassifySerializer, CallDecisionSerializer, CallIntakeSerializer, CallSerializer
+from .serializers import (
+    CallClassifySerializer,
+    CallDecisionSerializer,
+    CallIntakeSerializer,
+    CallSerializer,
+)
 
 
 class CallListApi(APIView):
@@ -60,7 +65,8 @@ class CallClassifyApi(APIView):
             404: OpenApiResponse(description="No such call for this user."),
             409: OpenApiResponse(description="`stale`: the call changed since `version` (someone else decided, "
                                              "a slip came back); `already_handled`: it is not waiting for a "
-                                             "decision. Nothing was written: GET the call and decide again."),
+                                             "decision; `claimed`: another dispatcher is working on it. Nothing "
+                                             "was written: GET the call and decide again."),
         },
     )
     def post(self, request, pk):
@@ -71,3 +77,60 @@ class CallClassifyApi(APIView):
         serializer.is_valid(raise_exception=True)
         decision = services.call_classify(actor=request.user, call_pk=call.pk, **serializer.validated_data)
         return Response(CallDecisionSerializer(decision, context={"request": request}).data)
+
+
+class CallClaimApi(APIView):
+    permission_classes = [CanTakeCalls]
+    take_over = False
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: CallSerializer,
+            404: OpenApiResponse(description="No such call for this user."),
+            409: OpenApiResponse(description="`claimed`: another dispatcher is working on it; `already_handled`: "
+                                             "it is not waiting for a decision. Nothing was changed."),
+        },
+    )
+    def post(self, request, pk):
+        """Claim a waiting call: other dispatchers see who has it and cannot decide it until the claim is
+        released or lapses (CALL_CLAIM_IDLE_SECONDS without activity). Claiming it again keeps it fresh."""
+        call = get_object_or_404(calls_visible_to(request.user), pk=pk)
+        call = services.call_claim(actor=request.user, call_pk=call.pk, take_over=self.take_over)
+        return Response(CallSerializer(call, context={"request": request}).data)
+
+
+class CallTakeOverApi(CallClaimApi):
+    permission_classes = [IsSupervisor]
+    take_over = True
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: CallSerializer,
+            404: OpenApiResponse(description="No such call for this user."),
+            409: OpenApiResponse(description="`already_handled`: it is not waiting for a decision; nothing was "
+                                             "changed."),
+        },
+    )
+    def post(self, request, pk):
+        """A supervisor takes a waiting call over from the dispatcher holding it (audited with whom from)."""
+        return super().post(request, pk)
+
+
+class CallReleaseApi(APIView):
+    permission_classes = [CanTakeCalls]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: CallSerializer,
+            404: OpenApiResponse(description="No such call for this user."),
+            409: OpenApiResponse(description="`claimed`: the call is held by someone else; nothing was released."),
+        },
+    )
+    def post(self, request, pk):
+        """Release a call you hold. Releasing a call nobody holds does nothing."""
+        call = get_object_or_404(calls_visible_to(request.user), pk=pk)
+        call = services.call_release(actor=request.user, call_pk=call.pk)
+        return Response(CallSerializer(call, context={"request": request}).data)

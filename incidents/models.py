@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.phones import caller_key, phone_mask
@@ -88,6 +89,11 @@ class Call(models.Model):
     # Goes up by one with every change of status (services.call_move). A decision names the version its page
     # showed, so a decision made on what is no longer there is refused instead of acting (issue 31).
     version = models.PositiveIntegerField(_("version"), default=0)
+    # The dispatcher working on the call (issue 36): set when they open it, kept fresh while they act on it,
+    # lapsed after settings.CALL_CLAIM_IDLE_SECONDS without activity (services.call_claim).
+    claimed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("claimed by"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    claimed_at = models.DateTimeField(_("claim last active at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("call")
@@ -132,6 +138,15 @@ class Call(models.Model):
     @property
     def in_queue(self) -> bool:
         return self.status in CALL_QUEUE_STATUSES
+
+    def claim_holder(self, now=None):
+        """The user whose claim on this call is still live, or None (never claimed, released or lapsed)."""
+        if self.claimed_by_id is None or self.claimed_at is None or not self.in_queue:
+            return None
+        now = now or timezone.now()
+        if (now - self.claimed_at).total_seconds() >= settings.CALL_CLAIM_IDLE_SECONDS:
+            return None
+        return self.claimed_by
 
 
 class PoliceAssignment(models.Model):

@@ -2,22 +2,26 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from core.models import Role
 from core.phones import caller_key
+from core.times import day_start
+from diversion.models import HandoffSlip, SlipStatus
+from grids.models import HotspotCase, HotspotStatus
 
-from .models import CALL_QUEUE_STATUSES, Call
+from .models import CALL_QUEUE_STATUSES, Call, PoliceAssignment
 
 
 def call_queue() -> QuerySet[Call]:
     """Calls waiting for a dispatcher's decision, newest first."""
     return (Call.objects.filter(status__in=CALL_QUEUE_STATUSES)
-            .select_related("micro_grid", "suggested_category")
+            .select_related("micro_grid", "suggested_category", "claimed_by")
             .order_by("-received_at", "-id"))
 
 
 def calls_visible_to(user) -> QuerySet[Call]:
-    qs = Call.objects.select_related("micro_grid", "category", "suggested_category", "classified_by")
+    qs = Call.objects.select_related("micro_grid", "category", "suggested_category", "classified_by", "claimed_by")
     if not user.is_authenticated:
         return qs.none()
     if user.is_superuser or user.role in (Role.DISPATCHER, Role.SUPERVISOR):
@@ -96,3 +100,29 @@ def call_repeats(*, phone: str, address: str, received_at, category_code: str | 
 
 def repeats_flagged(repeats: dict) -> bool:
     return bool(repeats.get("phone_24h") or repeats.get("same_place_type_2h") or repeats.get("open_slips"))
+
+
+def wallboard_figures(now=None) -> dict:
+    """The command centre's wall screen (issue 36): today's calls and how they went, the live queue, units out,
+    slips overdue and open hotspots. A handful of aggregate queries; counts only, nothing about any caller."""
+    now = now or timezone.now()
+    start = day_start(timezone.localdate(now))
+    calls = Call.objects.filter(received_at__gte=start, received_at__lte=now).aggregate(
+        total=Count("id"), police=Count("id", filter=Q(is_police=True)),
+        non_police=Count("id", filter=Q(is_police=False)))
+    slips = HandoffSlip.objects.aggregate(
+        diverted=Count("id", filter=Q(issued_at__gte=start)),
+        accepted=Count("id", filter=Q(accepted_at__gte=start)),
+        overdue=Count("id", filter=Q(status__in=[SlipStatus.ISSUED, SlipStatus.ACCEPTED, SlipStatus.REOPENED],
+                                     deadline__lte=now)))
+    out = (PoliceAssignment.objects.filter(finished_at__isnull=True)
+           .aggregate(units=Count("unit", distinct=True)))["units"]
+    return {
+        **calls, **slips,
+        "queue": Call.objects.filter(status__in=CALL_QUEUE_STATUSES).count(),
+        "units_out": out,
+        "hotspots": HotspotCase.objects.filter(status=HotspotStatus.OPEN).count(),
+        "police_share": round(100 * calls["police"] / (calls["police"] + calls["non_police"]))
+        if calls["police"] + calls["non_police"] else None,
+        "at": now,
+    }

@@ -86,12 +86,19 @@ class CallSerializer(serializers.ModelSerializer):
     suggested_decision = serializers.ChoiceField(
         choices=DECISIONS, read_only=True,
         help_text="The suggestion's keep-or-divert decision; undecided: the dispatcher decides.")
+    claimed_by = serializers.SerializerMethodField(
+        help_text="The user name of the dispatcher working on the call (their claim is live), else null.")
 
     class Meta:
         model = Call
         fields = ["id", "call_id", "status", "version", "received_at", "caller_phone_masked", "address",
-                  "micro_grid", "suggested_decision", "suggested_police", "suggestions", "repeats"]
+                  "micro_grid", "suggested_decision", "suggested_police", "suggestions", "repeats", "claimed_by"]
         read_only_fields = fields
+
+
+    def get_claimed_by(self, call) -> str | None:
+        holder = call.claim_holder()
+        return holder.username if holder is not None else None
 
 
 class CallClassifySerializer(serializers.Serializer):

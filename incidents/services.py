@@ -42,7 +42,9 @@ def call_move(*, actor, call: Call, to_state: str, reason: str = "", data: dict 
     CALL_TRANSITIONS.check(from_state, to_state)
     call.status = to_state
     call.version += 1
-    call.save(update_fields=["status", "version"])
+    if to_state not in CALL_QUEUE_STATUSES:  # decided: nobody holds it any more
+        call.claimed_by, call.claimed_at = None, None
+    call.save(update_fields=["status", "version", "claimed_by", "claimed_at"])
     audit_write(actor=actor, action="call_status", obj=call, call=call, from_state=from_state,
                 to_state=to_state, reason=reason, data=data)
 
@@ -152,6 +154,9 @@ def call_classify(*, actor, call_pk: int, version: int | None, police: bool, cat
             return Decision(call, slip=call.slips.order_by("-pk").first(), repeated=True)
         if call.status not in CALL_QUEUE_STATUSES:
             raise Conflict(_("This call was already handled."), code="already_handled")
+        holder = call.claim_holder()
+        if holder is not None and holder.pk != actor.pk:
+            raise Conflict(_claimed_message(call, holder), code="claimed")
         if not police and call.suggested_police and not override_reason:
             raise DomainError(_("The rules keep this call with the police. Give a reason to divert it anyway."),
                               code="police_override_reason_required")
@@ -190,6 +195,73 @@ def _already_decided(actor, call: Call, version: int | None):
           "look at it again.") % {"id": call.call_id, "status": call.get_status_display(),
                                   "by": _(" (by %(who)s)") % {"who": who} if who else ""},
         code="stale")
+
+
+def _who(user) -> str:
+    return user.get_full_name() or user.username
+
+
+def _claimed_message(call: Call, holder) -> str:
+    return _("Call %(id)s is being handled by %(who)s. Nothing was done; choose another call, or ask a supervisor "
+             "to take it over.") % {"id": call.call_id, "who": _who(holder)}
+
+
+def call_claim(*, actor, call_pk: int, take_over: bool = False) -> Call:
+    """The dispatcher opens a call: it is theirs until they decide it, release it, or leave it idle for
+    settings.CALL_CLAIM_IDLE_SECONDS. Claiming one's own call again keeps the claim fresh (not audited).
+    A call someone else holds is refused with Conflict, unless a supervisor takes it over. A dispatcher holds
+    one call at a time: claiming another releases the one they held."""
+    _check_dispatcher(actor)
+    if take_over and not actor.has_role(Role.SUPERVISOR):
+        raise PermissionDenied
+    with transaction.atomic():
+        call = _lock_call(call_pk)
+        if not call.in_queue:
+            raise Conflict(_("Call %(id)s is no longer waiting: it was already handled.") % {"id": call.call_id},
+                           code="already_handled")
+        now = timezone.now()
+        holder = call.claim_holder(now)
+        if holder is not None and holder.pk == actor.pk:
+            call.claimed_at = now
+            call.save(update_fields=["claimed_at"])
+            return call
+        if holder is not None and not take_over:
+            raise Conflict(_claimed_message(call, holder), code="claimed")
+        held = (Call.objects.select_for_update(skip_locked=True)
+                .filter(claimed_by=actor, status__in=CALL_QUEUE_STATUSES).exclude(pk=call.pk))
+        for other in held:
+            _claim_clear(actor, other, reason=_("Opened call %(id)s") % {"id": call.call_id})
+        call.claimed_by, call.claimed_at = actor, now
+        call.save(update_fields=["claimed_by", "claimed_at"])
+        action = "call_take_over" if holder is not None else "call_claim"
+        audit_write(actor=actor, action=action, obj=call, call=call,
+                    reason=_("Taken over from %(who)s") % {"who": _who(holder)} if holder is not None else "",
+                    data={"from": holder.pk} if holder is not None else None)
+        return call
+
+
+def _claim_clear(actor, call: Call, *, reason: str = "") -> None:
+    call.claimed_by, call.claimed_at = None, None
+    call.save(update_fields=["claimed_by", "claimed_at"])
+    audit_write(actor=actor, action="call_release", obj=call, call=call, reason=reason)
+
+
+def call_release(*, actor, call_pk: int) -> Call:
+    """The dispatcher lets go of a call they hold. Releasing a call nobody holds does nothing; a call someone
+    else holds is refused with Conflict (only its holder releases it; a supervisor takes it over)."""
+    _check_dispatcher(actor)
+    with transaction.atomic():
+        call = _lock_call(call_pk)
+        if call.claimed_by_id is None:
+            return call
+        if call.claimed_by_id != actor.pk:
+            holder = call.claim_holder()
+            if holder is not None:
+                raise Conflict(_("Call %(id)s is held by %(who)s, not by you: nothing was released.")
+                               % {"id": call.call_id, "who": _who(holder)}, code="claimed")
+            return call  # someone else's lapsed claim: nothing to release
+        _claim_clear(actor, call)
+        return call
 
 
 def call_divert(*, actor, call_pk: int, category: Category, department: Department | None = None,

@@ -1,7 +1,8 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -17,7 +18,7 @@ from . import services
 from .forms import CallForm, ClassifyForm, GridForm, PoliceFinishForm
 from .models import Call, PoliceAssignment
 from .presenters import call_panel_context, decision_summaries
-from .selectors import call_queue, call_timeline_for, calls_visible_to, department_holds_call
+from .selectors import call_queue, call_timeline_for, calls_visible_to, department_holds_call, wallboard_figures
 
 CENTRE = (Role.DISPATCHER, Role.SUPERVISOR)
 QUEUE_LIMIT = 200
@@ -36,8 +37,8 @@ def workbench(request):
     wanted = request.GET.get("call")
     if wanted and wanted.isdigit():
         selected = next((c for c in queue if c.pk == int(wanted)), None)
-    if selected is None and queue:
-        selected = queue[0]
+    if selected is None and queue:  # the first call nobody else is working on
+        selected = next((c for c in queue if c.claim_holder() in (None, request.user)), queue[0])
     queue_ctx["selected_pk"] = selected.pk if selected else None
     groups = CategoryGroup.objects.prefetch_related(
         Prefetch("categories", Category.objects.filter(active=True).select_related("default_department")))
@@ -58,6 +59,49 @@ def queue_partial(request):
 def call_panel(request, pk):
     call = get_object_or_404(Call.objects.select_related("micro_grid", "suggested_category"), pk=pk)
     return render(request, "partials/call_panel.html", call_panel_context(request.user, call))
+
+
+def _claim_bar(request, call, message=""):
+    holder = call.claim_holder()
+    state = ("closed" if not call.in_queue else "free" if holder is None
+             else "mine" if holder.pk == request.user.pk else "other")
+    return render(request, "partials/claim_bar.html", {
+        "call": call, "holder": holder, "state": state, "message": message,
+        "can_take_over": state == "other" and request.user.has_role(Role.SUPERVISOR),
+        "idle_seconds": settings.CALL_CLAIM_IDLE_SECONDS})
+
+
+@role_required(*CENTRE)
+def call_claim(request, pk):
+    """GET: who holds the call (the bar on the workbench panel and the call page). POST: claim it, keep one's
+    claim fresh, or (a supervisor, `take_over`) take it over. Refusals are said on the bar; nothing changes."""
+    call = get_object_or_404(Call.objects.select_related("claimed_by"), pk=pk)
+    message = ""
+    if request.method == "POST":
+        try:
+            call = services.call_claim(actor=request.user, call_pk=call.pk,
+                                       take_over=request.POST.get("take_over") == "1")
+        except DomainError as exc:
+            message = exc.message
+            call.refresh_from_db()
+        if not request.htmx:
+            if message:
+                messages.error(request, message)
+            return redirect("call-page", pk=call.pk)
+    return _claim_bar(request, call, message)
+
+
+@require_POST
+@role_required(*CENTRE)
+def call_release(request, pk):
+    call = get_object_or_404(Call, pk=pk)
+    message = ""
+    try:
+        call = services.call_release(actor=request.user, call_pk=call.pk)
+    except DomainError as exc:
+        message = exc.message
+        call.refresh_from_db()
+    return _claim_bar(request, call, message)
 
 
 @require_POST
@@ -199,3 +243,31 @@ def police_finish(request, pk):
         messages.error(request, _("Choose finished on scene or transferred."))
     return redirect("call-page", pk=assignment.call_id)
 
+
+
+# --- The wall screen (指挥中心大屏, issue 36) --------------------------------------------------------------
+
+WALLBOARD = (Role.WALLBOARD, Role.SUPERVISOR)
+
+
+@role_required(*WALLBOARD)
+def wallboard(request):
+    """Today's figures and the map at 1920 x 1080, readable across the room, refreshed by the live channel.
+    A wall screen's login sees this page and nothing else."""
+    return render(request, "wallboard/board.html", {
+        "figures": wallboard_figures(), "nav": "wallboard", "tile_url": settings.MAP_TILE_URL,
+        "tile_attribution": settings.MAP_TILE_ATTRIBUTION})
+
+
+@role_required(*WALLBOARD)
+def wallboard_figures_partial(request):
+    return render(request, "wallboard/figures.html", {"figures": wallboard_figures()})
+
+
+@role_required(*WALLBOARD)
+def wallboard_map(request):
+    """The map's data as the grid map draws it, shaded by the last day's calls (no unit or call details
+    beyond positions and counts)."""
+    from grids.selectors import map_data
+
+    return JsonResponse(map_data(days=1))

@@ -20,6 +20,7 @@ def supervision_nav(context):
         "is_department": is_department,
         "unread": unread_notice_count(user) if is_department else 0,
         "nav": context.get("nav"),
+        "request": request,
     }
 
 

@@ -13,6 +13,8 @@
   const T = window.FENLIU;
   let submitting = false;
   let armed = true;
+  const RENEW_MS = 30000;  // the claim on the call on screen is renewed at most this often (below)
+  let renewedAt = Date.now();
   const queue = document.getElementById("queue");
   const panel = document.getElementById("panel");
   const picker = document.getElementById("picker");
@@ -87,6 +89,7 @@
     const p = document.getElementById("call-panel");
     if (!p) return;
     submitting = false;
+    renewedAt = Date.now();
     if (p.dataset.default) choose(p.dataset.default);
     p.querySelectorAll("#suggestions li[data-choice]").forEach((li) => {
       li.addEventListener("click", () => { arm(); choose(li.dataset.choice); });
@@ -101,6 +104,7 @@
     let refusal = null;
     if (submitting) refusal = "";  // already on its way: the same decision is never sent twice from a page
     else if (document.getElementById("call-panel").dataset.gone) refusal = T.gone;
+    else if (panel.querySelector('#claim-bar[data-state="other"]')) refusal = T.heldByOther;
     else if (!armed) refusal = T.lookFirst;
     else if (!f.querySelector("#f-decision").value) refusal = T.chooseFirst;
     else if (override && override.dataset.needed && !override.value.trim()) {
@@ -221,15 +225,23 @@
     p.insertBefore(banner, p.children[1]);
   }
 
-  // Every 15 s the queue reloads, unless the picker is open; the request names the call on screen so it
-  // stays selected. (Here, not in hx-trigger/hx-vals expressions: htmx would need eval, which the
-  // Content-Security-Policy forbids.)
+  // The queue reloads when the live channel says calls changed, or on its poll (app.js); the request names
+  // the call on screen so it stays selected. (Here, not in hx-vals expressions: htmx would need eval, which
+  // the Content-Security-Policy forbids.)
   queue.addEventListener("htmx:configRequest", (e) => {
     if (e.detail.elt === queue) e.detail.parameters.selected = window.fenliuSelected();
   });
-  setInterval(() => {
-    if (!document.querySelector(".picker.open")) htmx.trigger(queue, "refresh");
-  }, 15000);
+
+  // The claim on the call on screen (issue 36) is kept fresh while the dispatcher works on it: any key or
+  // click renews it at most every RENEW_MS, so a call left idle lapses and others may take it.
+  function renewClaim() {
+    const bar = document.getElementById("claim-bar");
+    if (!bar || bar.dataset.state !== "mine" || Date.now() - renewedAt < RENEW_MS) return;
+    renewedAt = Date.now();
+    htmx.ajax("POST", bar.closest("#claim-zone").getAttribute("hx-get"), { target: "#claim-zone", swap: "innerHTML" });
+  }
+  document.addEventListener("keydown", renewClaim, true);
+  document.addEventListener("click", renewClaim, true);
 
   document.body.addEventListener("htmx:afterSwap", (e) => {
     if (e.detail.target === panel) initPanel();

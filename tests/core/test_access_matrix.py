@@ -36,7 +36,8 @@ pytestmark = pytest.mark.django_db
 
 ANON, DISPATCHER, STAFF_A, STAFF_B = "anonymous", "dispatcher", "staff_a", "staff_b"
 SUPERVISOR, MED_1, MED_2, ADMIN = "supervisor", "mediator_1", "mediator_2", "administrator"
-ACTORS = (ANON, DISPATCHER, STAFF_A, STAFF_B, SUPERVISOR, MED_1, MED_2, ADMIN)
+WALL = "wallboard"  # the command centre's wall screen: its figures and nothing else
+ACTORS = (ANON, DISPATCHER, STAFF_A, STAFF_B, SUPERVISOR, MED_1, MED_2, ADMIN, WALL)
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
@@ -86,7 +87,7 @@ def post(expect, **kwargs):
 # Keyed by the route as the resolver spells it (namespaces and regex anchors left out).
 MATRIX = {
     # core
-    "": get(allow(302, DISPATCHER, STAFF_A, STAFF_B, SUPERVISOR, MED_1, MED_2, ADMIN)),
+    "": get(allow(302, DISPATCHER, STAFF_A, STAFF_B, SUPERVISOR, MED_1, MED_2, ADMIN, WALL)),
     "health/": get(everyone(200, anon=200)),
     "accounts/login/": get(everyone(200, anon=200)),
     "accounts/logout/": post(everyone(302, anon=302)),
@@ -101,6 +102,9 @@ MATRIX = {
     "api/v1/calls/": post(allow(400, *CENTRE, anon=401)),
     "api/v1/calls/<int:pk>/": get(allow(200, *CENTRE, anon=401), pk="call_a"),
     "api/v1/calls/<int:pk>/classify/": post(allow(400, *CENTRE, anon=401), pk="call_new"),
+    "api/v1/calls/<int:pk>/claim/": post(allow(200, *CENTRE, anon=401), pk="call_new"),
+    "api/v1/calls/<int:pk>/release/": post(allow(200, *CENTRE, anon=401), pk="call_new"),
+    "api/v1/calls/<int:pk>/take-over/": post(allow(200, SUPERVISOR, anon=401), pk="call_new"),
     "api/v1/slips/": get(allow(200, *CENTRE, STAFF_A, STAFF_B, anon=401)),
     "api/v1/slips/<pk>/": get(allow(200, *CENTRE, STAFF_A, anon=401, staff_b=404), pk="slip_a"),
     "api/v1/slips/<pk>/accept/": post(allow(200, STAFF_A, anon=401, staff_b=404), pk="slip_a"),
@@ -114,12 +118,19 @@ MATRIX = {
     "dispatch/queue/": get(allow(200, DISPATCHER)),
     "dispatch/calls/<int:pk>/panel/": get(allow(200, DISPATCHER), pk="call_new"),
     "dispatch/calls/<int:pk>/classify/": post(allow(302, DISPATCHER), pk="call_new"),
+    # Claims (issue 36): who holds a call, shown to the centre; a claim, a release (nothing held: no change).
+    "dispatch/calls/<int:pk>/claim/": get(allow(200, *CENTRE), pk="call_new"),
+    "dispatch/calls/<int:pk>/release/": post(allow(200, *CENTRE), pk="call_new"),
     "calls/": get(allow(200, *CENTRE)),
     "calls/new/": get(allow(200, DISPATCHER)),
     "calls/<int:pk>/": get(allow(200, *CENTRE, STAFF_A, staff_b=404), pk="call_a"),
     "calls/<int:pk>/phone/": post(allow(400, *CENTRE, STAFF_A, staff_b=404), pk="call_a"),  # no reason given
     "calls/<int:pk>/grid/": post(allow(302, DISPATCHER), pk="call_new"),
     "assignments/<int:pk>/finish/": post(allow(302, DISPATCHER), pk="assignment"),
+    # The wall screen (issue 36): counts and the map, for the screen's login and supervisors.
+    "wallboard/": get(allow(200, SUPERVISOR, WALL)),
+    "wallboard/figures/": get(allow(200, SUPERVISOR, WALL)),
+    "wallboard/map.json": get(allow(200, SUPERVISOR, WALL)),
     # departments and slips
     "department/": get(allow(200, *CENTRE, STAFF_A, STAFF_B)),
     "slips/<int:pk>/": get(allow(200, *CENTRE, STAFF_A, staff_b=404), pk="slip_a"),
@@ -267,6 +278,7 @@ def _build_world() -> dict:
         MED_1: _user("m_mediator_1", Role.MEDIATOR),
         MED_2: _user("m_mediator_2", Role.MEDIATOR),
         ADMIN: _user("m_admin", Role.ADMIN, is_staff=True),
+        WALL: _user("m_wallboard", Role.WALLBOARD),
     }
     Mediator.objects.create(user=users[MED_1], station=station_1, kind=MemberKind.STATION_MEDIATOR)
     Mediator.objects.create(user=users[MED_2], station=station_2, kind=MemberKind.STATION_MEDIATOR)
@@ -334,7 +346,7 @@ def _build_world() -> dict:
     file_2_marks = [file_2.serial, "二所调解申请人"]
     all_marks = a_marks + b_marks + file_1_marks + file_2_marks + [call_r.caller_name]
     forbidden = {
-        ANON: all_marks, ADMIN: all_marks, DISPATCHER: [], SUPERVISOR: [],
+        ANON: all_marks, ADMIN: all_marks, WALL: all_marks, DISPATCHER: [], SUPERVISOR: [],
         # A holds call_r now; B's return of it (serial, reason) is B's. B keeps read-only facts of what it
         # returned, without the caller's name.
         STAFF_A: b_marks + file_1_marks + file_2_marks,

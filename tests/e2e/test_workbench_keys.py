@@ -27,6 +27,13 @@ def _intake(dispatcher, content, minutes_ago):
 def _open(page, live_server, call):
     page.goto(f"{live_server.url}/dispatch/?call={call.pk}")
     page.wait_for_selector(f'#call-panel[data-call="{call.pk}"]')
+    page.wait_for_selector('#claim-bar[data-state="mine"]')  # opening it made it this dispatcher's (issue 36)
+
+
+def _taken_over_and_decided(supervisor, call, unit):
+    """The supervisor, at another desk, takes the call over from the dispatcher and keeps it with the police."""
+    services.call_claim(actor=supervisor, call_pk=call.pk, take_over=True)
+    services.call_classify(actor=supervisor, call_pk=call.pk, version=0, police=True, unit=unit)
 
 
 @pytest.mark.parametrize("gap_ms", [150, 20])
@@ -78,8 +85,8 @@ def test_a_decision_on_a_call_someone_else_decided_is_refused(page, live_server,
     call = _intake(dispatcher, NOISE, 1)
     login(page, dispatcher)
     _open(page, live_server, call)
-    # Meanwhile the supervisor, at another desk, keeps it with the police.
-    services.call_classify(actor=supervisor, call_pk=call.pk, version=0, police=True, unit=unit)
+    # Meanwhile the supervisor, at another desk, takes it over and keeps it with the police.
+    _taken_over_and_decided(supervisor, call, unit)
     with page.expect_navigation():
         page.keyboard.press("Enter")
     message = page.locator(".messages li.error").inner_text()
@@ -153,8 +160,8 @@ def test_the_panel_says_when_its_call_was_decided_elsewhere(page, live_server, l
     call = _intake(dispatcher, NOISE, 1)
     login(page, dispatcher)
     _open(page, live_server, call)
-    services.call_classify(actor=supervisor, call_pk=call.pk, version=0, police=True, unit=unit)
-    page.evaluate("htmx.trigger(document.getElementById('queue'), 'refresh')")  # the 15 s refresh, now
+    _taken_over_and_decided(supervisor, call, unit)
+    page.evaluate("htmx.trigger(document.getElementById('queue'), 'refresh')")  # the poll's refresh, now
     banner = page.locator("#gone-banner")
     banner.wait_for()
     assert "已在其他席位处理" in banner.inner_text()
@@ -165,7 +172,8 @@ def test_the_panel_says_when_its_call_was_decided_elsewhere(page, live_server, l
 
 
 def test_the_queue_reloads_every_15_seconds_keeping_the_call_on_screen(page, live_server, login, dispatcher):
-    """The reload runs in workbench.js (no eval under the CSP): on the timer, naming the selected call."""
+    """The live channel's fallback poll (app.js; no eval under the CSP): this test server has no WebSocket, so
+    the page polls every LIVE_POLL_SECONDS (15), and the queue's request names the selected call."""
     older = _intake(dispatcher, NOISE, 5)
     _intake(dispatcher, FUMES, 1)
     login(page, dispatcher)

@@ -1,0 +1,173 @@
+"""The live channel (issue 36): open pages hear within a second that something they show changed.
+
+An event is a hint, never the data: it names topics ("calls", "call-12", "inbox", "notices", "board") and
+the page refetches what it shows under its own permissions. So an event carries no call content, and a
+lost event costs only freshness: a page that reconnects refetches everything, and every page also polls
+(settings.LIVE_POLL_SECONDS while the channel is down).
+
+Who hears what is decided once, at connection, from the user's role (`groups_for`): the command centre
+hears calls and claims, a department's staff their own department's inbox and notices, a wall screen the
+figures. Events are sent after the transaction that made the change commits (`publish`), straight to the
+channel layer rather than through the outbox: a hint delivered a minute late by a retry is worth nothing,
+and the page's poll already repairs a lost one.
+
+Transport: WebSockets served by Django Channels (daphne), Redis pub/sub between processes
+(settings.CHANNEL_LAYERS)."""
+
+import logging
+import time
+
+from asgiref.sync import async_to_sync
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+
+from .models import Role
+
+logger = logging.getLogger(__name__)
+
+CENTRE = "centre"  # dispatchers and supervisors
+BOARD = "board"  # the wall screens
+
+
+def department_group(department_id: int) -> str:
+    return f"dept-{department_id}"
+
+
+def groups_for(user) -> list[str]:
+    """The groups a connected user hears. Department staff hear only their own department."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    groups = []
+    if user.has_role(Role.DISPATCHER, Role.SUPERVISOR):
+        groups.append(CENTRE)
+    if user.role == Role.DEPARTMENT and user.department_id is not None:
+        groups.append(department_group(user.department_id))
+    if user.has_role(Role.WALLBOARD, Role.SUPERVISOR):
+        groups.append(BOARD)
+    return groups
+
+
+_down_until = 0.0
+
+
+def publish(groups: list[str], topics: list[str]) -> None:
+    """Tell `groups` that `topics` changed, once the current transaction commits (at once outside one).
+    What one transaction publishes is gathered and sent once per group at its commit: a decision that
+    writes three audit rows is one message to each screen."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        _send_batch({group: set(topics) for group in groups})
+        return
+    batch = getattr(connection, "fenliu_live_batch", None)
+    # The gathering callback is found among the connection's after-commit callbacks, or registered anew:
+    # a rollback drops it (and the batch with it).
+    if batch is None or not any(func is batch.send for _sids, func, _robust in connection.run_on_commit):
+        batch = connection.fenliu_live_batch = _Batch(connection)
+        transaction.on_commit(batch.send, robust=True)
+    for group in groups:
+        batch.topics.setdefault(group, set()).update(topics)
+
+
+class _Batch:
+    def __init__(self, connection):
+        self.connection = connection
+        self.topics: dict[str, set[str]] = {}
+
+    def send(self):
+        if getattr(self.connection, "fenliu_live_batch", None) is self:
+            self.connection.fenliu_live_batch = None
+        _send_batch(self.topics)
+
+
+def _send_batch(topics_by_group: dict[str, set[str]]) -> None:
+    at = time.time()
+    for group, topics in topics_by_group.items():
+        send_now([group], {"topics": sorted(topics), "at": at})
+
+
+def send_now(groups: list[str], event: dict) -> bool:
+    """Send `event` to `groups` now. A channel that is down is logged and skipped for a while
+    (settings.LIVE_RETRY_SECONDS): pages poll meanwhile, and no request waits on it."""
+    global _down_until
+    if time.monotonic() < _down_until:
+        return False
+    layer = get_channel_layer()
+    try:
+        for group in groups:
+            async_to_sync(layer.group_send)(group, {"type": "live.event", "event": event})
+    except Exception as exc:  # Redis down or slow: the change is committed; pages will poll
+        _down_until = time.monotonic() + settings.LIVE_RETRY_SECONDS
+        logger.warning("live channel: could not publish %s: %s", event.get("topics"), exc)
+        return False
+    return True
+
+
+def reset() -> None:
+    """Forget an earlier failure (tests)."""
+    global _down_until
+    _down_until = 0.0
+
+
+def call_changed(call_pk: int, *, department_id: int | None = None) -> None:
+    """A call was received, moved or claimed: the centre's queues, that call's panels and the wall screens;
+    the department holding its slip, when it has one."""
+    publish([CENTRE, BOARD], ["calls", f"call-{call_pk}", "board"])
+    if department_id is not None:
+        publish([department_group(department_id)], ["inbox"])
+
+
+def slip_changed(department_id: int, call_pk: int | None = None) -> None:
+    """A slip was issued or moved: its department's inbox, and the centre (callbacks, the call's page)."""
+    publish([department_group(department_id)], ["inbox"])
+    publish([CENTRE, BOARD], ["slips", "board", *([f"call-{call_pk}"] if call_pk else [])])
+
+
+def notices_changed(department_id: int) -> None:
+    publish([department_group(department_id)], ["notices"])
+
+
+# Audit actions that change what a page shows (reads, exports and admin work change nothing on screen).
+_CALL_ACTIONS = {"call_intake", "call_status", "call_grid", "call_claim", "call_release", "call_take_over"}
+_SLIP_ACTIONS = {"slip_status", "callback", "meeting_status", "meeting_action"}
+_NOTICE_ACTIONS = {"notice_status", "notice_read"}
+
+
+def audit_written(row, obj) -> None:
+    """Every state change writes an audit row (core.audit): tell the pages that show its object."""
+    if row.action in _CALL_ACTIONS:
+        call_changed(row.object_id if row.call_id is None else row.call_id)
+    elif row.action in _SLIP_ACTIONS:
+        slip = obj if row.object_type == "handoffslip" else getattr(getattr(obj, "meeting", obj), "slip", None)
+        if slip is not None:
+            slip_changed(slip.department_id, slip.call_id)
+    elif row.action in _NOTICE_ACTIONS:
+        notices_changed(obj.department_id)
+
+
+class LiveConsumer(AsyncJsonWebsocketConsumer):
+    """One open page. It joins its user's groups and forwards each event as one JSON message; what the page
+    sends is ignored. A client that stops reading is closed by the server's ping timeout (daphne), so no
+    worker waits on it."""
+
+    async def connect(self):
+        user = self.scope.get("user")
+        self.groups_joined = groups_for(user) if user is not None else []
+        if not self.groups_joined:
+            await self.close(code=4403)
+            return
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await self.send_json({"topics": [], "hello": True})
+
+    async def disconnect(self, code):
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        return  # the channel is one-way: whatever a page sends (even not JSON) is ignored
+
+    async def live_event(self, message):
+        await self.send_json(message["event"])
