@@ -3,6 +3,7 @@ reaches two dispatchers' screens within a second; the one who opens it holds it,
 and cannot decide it; with the push channel down the page says so and its poll still brings the call."""
 
 import json
+import threading
 import time
 import urllib.request
 import uuid
@@ -10,11 +11,15 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.db import connection
 from django.utils import timezone
+from playwright.sync_api import expect
 from rest_framework.authtoken.models import Token
 
+from core import live
 from core.models import Role
 from diversion.models import HandoffSlip
+from diversion.supervision.services import notice_issue
 from incidents.models import Call
 from tests.factories import UserFactory
 
@@ -40,10 +45,22 @@ def system_token(db):
 
 
 @pytest.fixture
-def push_server(require_postgres, redis_url, tmp_path):
-    prefix = f"fenliu-test-{uuid.uuid4().hex[:8]}"
-    with asgi_server(tmp_path, env={"LIVE_REDIS_URL": redis_url, "LIVE_PREFIX": prefix}) as url:
+def live_prefix():
+    return f"fenliu-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def push_server(require_postgres, redis_url, tmp_path, live_prefix):
+    with asgi_server(tmp_path, env={"LIVE_REDIS_URL": redis_url, "LIVE_PREFIX": live_prefix}) as url:
         yield url
+
+
+@pytest.fixture
+def same_channel(settings, redis_url, live_prefix):
+    """This test process publishes on the server's channel (what a Celery worker does in production)."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                                           "CONFIG": {"hosts": [redis_url], "prefix": live_prefix}}}
+    live.reset()
 
 
 def _login(page, base, user):
@@ -128,3 +145,126 @@ def test_with_the_push_channel_down_the_page_says_so_and_its_poll_brings_the_cal
         page.wait_for_selector(f'#queue li[data-pk="{call["id"]}"]', timeout=6000)
         assert Call.objects.filter(pk=call["id"]).exists()
         shot(page, "live-polling")
+
+
+def in_thread(function, *args, **kwargs):
+    """Run `function` in a thread of its own: Playwright's event loop runs in the test's thread, where neither
+    asyncio.run nor the channel layer's async_to_sync may start another."""
+    result, errors = [], []
+
+    def run():
+        try:
+            result.append(function(*args, **kwargs))
+        except BaseException as exc:  # re-raised in the test's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the thread did not finish in 60 s"
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
+def _api_post(base, token, path, payload) -> dict:
+    request = urllib.request.Request(f"{base}/api/v1/{path}", data=json.dumps(payload).encode(), method="POST",
+                                     headers={"Authorization": f"Token {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_the_department_inbox_and_its_notice_badge_follow_the_channel(
+        browser, push_server, same_channel, staff_a, dept_a, supervisor, system_token, shot):
+    with bounded_page(browser, {"width": 390, "height": 844}) as page:  # department staff are on phones
+        _login(page, push_server, staff_a)
+        page.goto(f"{push_server}/department/")
+        page.wait_for_selector('#live-status[data-state="push"]')
+        assert page.locator("#unread-badge").count() == 0
+
+        call = _post_call(push_server, system_token, NOISE)
+        _api_post(push_server, system_token, f"calls/{call['id']}/classify/",
+                  {"version": 0, "decision": "non_police", "category": "C01", "department": dept_a.code})
+        decided = time.monotonic()
+        slip = HandoffSlip.objects.get(call_id=call["id"])
+        page.wait_for_selector(f'#slip-table a:has-text("{slip.serial}")', timeout=2000)
+        assert time.monotonic() - decided < 1.0
+
+        in_thread(notice_issue, actor=supervisor, kind="warning", department=dept_a, reason="临近办理时限",
+                  slips=[slip])
+        issued = time.monotonic()
+        page.wait_for_selector("#unread-badge", timeout=2000)
+        assert time.monotonic() - issued < 1.0 and page.locator("#unread-badge").inner_text() == "1"
+        shot(page, "live-inbox-phone")
+
+
+def test_the_wall_screen_at_1920_by_1080_counts_a_new_call_and_shows_nothing_else(
+        browser, push_server, system_token, shot):
+    screen = UserFactory(username="wall-1", role=Role.WALLBOARD, first_name="指挥中心大屏")
+    with bounded_page(browser, {"width": 1920, "height": 1080}) as page:
+        _login(page, push_server, screen)
+        assert page.url.endswith("/wallboard/")  # the screen's login lands on it
+        page.wait_for_selector('#live-status[data-state="push"]')
+        assert page.locator("header nav a").all_inner_texts() == ["指挥中心大屏"]
+        before = int(page.locator("#fig-total").inner_text())
+        waiting = int(page.locator("#fig-queue").inner_text())
+        _post_call(push_server, system_token, NOISE)
+        # The figures refresh at most every 2 s under a stream of calls; one call shows within that.
+        expect(page.locator("#fig-total")).to_have_text(str(before + 1), timeout=3000)
+        assert int(page.locator("#fig-queue").inner_text()) == waiting + 1
+        page.wait_for_selector("#grid-map[data-loads]")
+        box = page.locator("#wallboard").bounding_box()
+        assert box["width"] > 1800 and box["height"] <= 1080  # one screen, no scrolling
+        assert page.locator("#fig-total").evaluate("e => parseFloat(getComputedStyle(e).fontSize)") >= 64
+        shot(page, "wallboard")
+        assert page.goto(f"{push_server}/dispatch/").status == 403  # and nothing else (the access matrix: all)
+
+
+def test_screens_that_stop_reading_or_vanish_hold_nobody_up(push_server, dispatcher, system_token):
+    """Three connections never read, one drops without a goodbye; a fourth still gets every call at once and
+    the server goes on answering."""
+    import asyncio
+
+    from django.test import Client
+    from websockets.asyncio.client import connect
+
+    def session():
+        client = Client()
+        client.force_login(dispatcher)
+        return client.cookies["sessionid"].value
+
+    keys = [session() for _ in range(5)]
+    ws_url = push_server.replace("http://", "ws://") + "/live/"
+
+    async def scenario():
+        def headers(key):
+            return {"Cookie": f"sessionid={key}", "Origin": push_server}
+
+        frozen = [await connect(ws_url, additional_headers=headers(k), open_timeout=10, max_queue=1)
+                  for k in keys[:3]]
+        for ws in frozen:
+            ws.transport.pause_reading()
+        gone = await connect(ws_url, additional_headers=headers(keys[3]), open_timeout=10)
+        gone.transport.abort()
+        reader = await connect(ws_url, additional_headers=headers(keys[4]), open_timeout=10)
+        assert json.loads(await asyncio.wait_for(reader.recv(), 5)) == {"topics": [], "hello": True}
+        late = []
+        for _ in range(20):
+            call = await asyncio.to_thread(_post_call, push_server, system_token, NOISE)
+            posted = time.monotonic()
+            while True:
+                message = json.loads(await asyncio.wait_for(reader.recv(), 5))
+                if f"call-{call['id']}" in message["topics"]:
+                    late.append(time.monotonic() - posted)
+                    break
+        for ws in frozen:
+            ws.transport.abort()
+        await reader.close()
+        return late
+
+    late = in_thread(asyncio.run, scenario())
+    assert len(late) == 20 and max(late) < 1.0, late
+    with urllib.request.urlopen(f"{push_server}/health/", timeout=5) as response:
+        assert response.status == 200
