@@ -242,6 +242,15 @@
   }
   document.addEventListener("keydown", renewClaim, true);
   document.addEventListener("click", renewClaim, true);
+  // Leaving the workbench lets go of the call on screen at once rather than after the idle time (a decision
+  // on its way clears the claim itself).
+  window.addEventListener("pagehide", () => {
+    const release = document.getElementById("claim-release");
+    if (!release || submitting || !navigator.sendBeacon) return;
+    const body = new FormData();
+    body.append("csrfmiddlewaretoken", JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]);
+    navigator.sendBeacon(release.getAttribute("hx-post"), body);
+  });
 
   document.body.addEventListener("htmx:afterSwap", (e) => {
     if (e.detail.target === panel) initPanel();

@@ -1,23 +1,21 @@
 """A real Celery worker, fed through Redis, runs the outbox relay against the test database."""
 
 import os
-import signal
 import subprocess
 import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import redis
-from django.db import connection
 from django.utils import timezone
 
 from config.celery import app
 from core.models import OutboxMessage
 from core.tasks import outbox_relay
 from diversion.models import HandoffSlip
+from tests.processes import process_stop, test_database_url
 
 pytestmark = [
     pytest.mark.redis,
@@ -31,22 +29,13 @@ CELERY = PROJECT_ROOT / ".venv" / "bin" / "celery"
 WAIT_SECONDS = 60
 
 
-def _test_database_url() -> str:
-    db = connection.settings_dict
-    user = quote(db["USER"] or "", safe="")
-    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
-    host = db["HOST"] or "127.0.0.1"
-    port = db["PORT"] or "5432"
-    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
-
-
 @contextmanager
 def worker_process(queue: str, tmp_path: Path, redis_url: str, *, beat: bool = False, env: dict | None = None):
     """A Celery worker on `queue` (and, with `beat`, the beat schedule sending to that queue), against the
     test database. Yields (process, log). Always stopped; `process.kill()` in a test is a crash."""
     environment = {
         **os.environ,
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": test_database_url(),
         "CELERY_BROKER_URL": redis_url,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "CELERY_TASK_DEFAULT_QUEUE": queue,
@@ -64,13 +53,7 @@ def worker_process(queue: str, tmp_path: Path, redis_url: str, *, beat: bool = F
         try:
             yield proc, log
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+            process_stop(proc)
 
 
 def queue_delete(redis_url: str, queue: str) -> None:

@@ -2,7 +2,6 @@
 pytest-django's live server speaks WSGI only, without WebSockets."""
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -10,24 +9,11 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote
 
-from django.db import connection
+from tests.processes import process_stop, test_database_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DAPHNE = PROJECT_ROOT / ".venv" / "bin" / "daphne"
-
-
-def test_database_url() -> str:
-    db = connection.settings_dict
-    user = quote(db["USER"] or "", safe="")
-    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
-    host = db["HOST"] or "127.0.0.1"
-    port = db["PORT"] or "5432"
-    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
-
-
-test_database_url.__test__ = False  # a helper, not a test
 
 
 def free_port() -> int:
@@ -70,10 +56,4 @@ def asgi_server(tmp_path: Path, *, env: dict | None = None, start_seconds: float
                     time.sleep(0.2)
             yield url
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+            process_stop(proc, grace=10)

@@ -24,6 +24,7 @@ def _role_pages(make_slip, dispatcher, staff_a, supervisor, mediator):
         supervisor: ["callback-list", "supervision-home", "notice-list", "notice-new", "league-table", "report-list",
                      "review", "mediation-files", "mediation-figures", "grids-hotspots"],
         mediator: ["mediation-files"],
+        UserFactory(username="wall1", role="wallboard"): ["wallboard"],
         admin: ["admin:index", "admin:core_outboxmessage_changelist", "admin:incidents_call_changelist"],
     }
 

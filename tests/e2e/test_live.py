@@ -17,11 +17,12 @@ from playwright.sync_api import expect
 from rest_framework.authtoken.models import Token
 
 from core import live
-from core.models import Role
+from core.models import AuditLog, Role
 from diversion.models import HandoffSlip
 from diversion.supervision.services import notice_issue
+from incidents import services
 from incidents.models import Call
-from tests.factories import UserFactory
+from tests.factories import UserFactory, call_data
 
 from .conftest import bounded_page
 from .live_server import asgi_server
@@ -268,3 +269,18 @@ def test_screens_that_stop_reading_or_vanish_hold_nobody_up(push_server, dispatc
     assert len(late) == 20 and max(late) < 1.0, late
     with urllib.request.urlopen(f"{push_server}/health/", timeout=5) as response:
         assert response.status == 200
+
+
+def test_leaving_the_workbench_lets_go_of_the_call_at_once(page, live_server, login, dispatcher):
+    call = services.call_intake(actor=dispatcher, data=call_data(content=NOISE)).call
+    login(page, dispatcher)
+    page.goto(f"{live_server.url}/dispatch/?call={call.pk}")
+    page.wait_for_selector('#claim-bar[data-state="mine"]')
+    call.refresh_from_db()
+    assert call.claimed_by == dispatcher
+    page.goto(f"{live_server.url}/calls/new/")
+    deadline = time.monotonic() + 5
+    while Call.objects.get(pk=call.pk).claimed_by_id is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert Call.objects.get(pk=call.pk).claimed_by_id is None
+    assert AuditLog.objects.filter(call=call, action="call_release", actor=dispatcher).count() == 1

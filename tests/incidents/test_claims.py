@@ -162,3 +162,18 @@ def test_the_api_shows_who_holds_a_call(dispatcher, second_dispatcher, make_call
     services.call_claim(actor=dispatcher, call_pk=call.pk)
     body = _api(second_dispatcher).get(reverse("api-call-detail", args=[call.pk])).json()
     assert body["claimed_by"] == dispatcher.username
+
+
+def test_a_supervisor_takes_over_from_the_calls_page(client, dispatcher, second_dispatcher, supervisor, make_call):
+    call = make_call(content=NOISE)
+    services.call_claim(actor=dispatcher, call_pk=call.pk)
+    client.force_login(second_dispatcher)
+    assert client.post(reverse("call-claim", args=[call.pk]), {"take_over": "1"}).status_code == 403
+    client.force_login(supervisor)
+    bar = client.get(reverse("call-claim", args=[call.pk])).content.decode()
+    assert 'id="claim-take-over"' in bar  # offered to the supervisor only
+    response = client.post(reverse("call-claim", args=[call.pk]), {"take_over": "1"})
+    assert response.status_code == 302 and response["Location"] == reverse("call-page", args=[call.pk])
+    call.refresh_from_db()
+    assert call.claimed_by == supervisor
+    assert _claims(call) == ["call_claim", "call_take_over"]
