@@ -13,6 +13,7 @@ from core.errors import DomainError
 from core.models import Role
 from core.roles import role_required
 from diversion.models import Category, CategoryGroup, HandoffSlip
+from grids.selectors import map_data
 
 from . import services
 from .forms import CallForm, ClassifyForm, GridForm, PoliceFinishForm
@@ -67,8 +68,7 @@ def _claim_bar(request, call, message=""):
              else "mine" if holder.pk == request.user.pk else "other")
     return render(request, "partials/claim_bar.html", {
         "call": call, "holder": holder, "state": state, "message": message,
-        "can_take_over": state == "other" and request.user.has_role(Role.SUPERVISOR),
-        "idle_seconds": settings.CALL_CLAIM_IDLE_SECONDS})
+        "can_take_over": state == "other" and request.user.has_role(Role.SUPERVISOR)})
 
 
 @role_required(*CENTRE)
@@ -244,7 +244,6 @@ def police_finish(request, pk):
     return redirect("call-page", pk=assignment.call_id)
 
 
-
 # --- The wall screen (指挥中心大屏, issue 36) --------------------------------------------------------------
 
 WALLBOARD = (Role.WALLBOARD, Role.SUPERVISOR)
@@ -268,6 +267,4 @@ def wallboard_figures_partial(request):
 def wallboard_map(request):
     """The map's data as the grid map draws it, shaded by the last day's calls (no unit or call details
     beyond positions and counts)."""
-    from grids.selectors import map_data
-
     return JsonResponse(map_data(days=1))

@@ -44,6 +44,17 @@ def csp_watch(page) -> list[str]:
     return violations
 
 
+def leave(page) -> None:
+    """Before the page closes and the test's database is flushed: a workbench holding a call would release it
+    as the page goes (a beacon, workbench.js), a request the flush could deadlock with. The test is over, so
+    the page's beacons go nowhere. (tests/e2e/test_live.py shows the release itself.)"""
+    try:
+        if not page.is_closed():
+            page.evaluate("() => { navigator.sendBeacon = () => true; }")
+    except Exception:  # a page already gone sends nothing
+        pass
+
+
 @contextmanager
 def bounded_page(browser, viewport: dict, **options):
     """A page at that viewport, in Chinese, with every wait bounded (a selector or a click 15 s, a page load
@@ -56,6 +67,7 @@ def bounded_page(browser, viewport: dict, **options):
     try:
         yield page
     finally:
+        leave(page)
         context.close()
     assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
@@ -86,7 +98,10 @@ def login(live_server):
         page.goto(f"{live_server.url}/accounts/login/")
         page.fill("#id_username", user.username)
         page.fill("#id_password", password)
-        page.click("button[type=submit]")
+        # Wait for the login's own navigation: a bare wait_for_load_state() can return on the login page
+        # itself, and the test's next goto would then race the POST that sets the session cookie.
+        with page.expect_navigation():
+            page.click("button[type=submit]")
         page.wait_for_load_state()
 
     return do
