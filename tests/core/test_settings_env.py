@@ -10,7 +10,8 @@ from config.env import env_bool, env_int, env_list, env_str
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Variables the settings module reads that could leak in from the shell or CI and change the outcome.
-_SETTINGS_VARS = ("DATABASE_URL", "TIME_ZONE", "DEBUG", "CELERY_BROKER_URL", "REDIS_URL", "DB_CONN_MAX_AGE")
+_SETTINGS_VARS = ("DATABASE_URL", "TIME_ZONE", "DEBUG", "CELERY_BROKER_URL", "REDIS_URL", "DB_CONN_MAX_AGE",
+                  "LIVE_REDIS_URL", "LIVE_PREFIX")
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("1", True), ("true", True), (" Yes ", True), ("ON", True),
@@ -138,3 +139,19 @@ def test_an_outbox_lease_shorter_than_two_delivery_timeouts_is_refused(tmp_path)
                           EMAIL_TIMEOUT="20")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "40"
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({}, "channels.layers.InMemoryChannelLayer"),  # the embedded demo: no Redis needed
+    ({"REDIS_URL": "redis://127.0.0.1:6379/0"}, "channels_redis.pubsub.RedisPubSubChannelLayer"),
+    ({"LIVE_REDIS_URL": "redis://127.0.0.1:6379/3"}, "channels_redis.pubsub.RedisPubSubChannelLayer"),
+])
+def test_the_live_channel_uses_redis_when_there_is_one_and_memory_otherwise(tmp_path, env, expected):
+    proc = _load_settings(tmp_path, "print(settings.CHANNEL_LAYERS['default']['BACKEND'])", **env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == expected
+
+
+def test_a_live_redis_url_that_is_not_redis_stops_start_up(tmp_path):
+    proc = _load_settings(tmp_path, "print(1)", LIVE_REDIS_URL="http://127.0.0.1:6379")
+    assert proc.returncode != 0 and "LIVE_REDIS_URL must be a redis:// URL" in proc.stderr
