@@ -18,6 +18,8 @@ from .serializers import (
     CallSerializer,
 )
 
+_NOT_FOUND = OpenApiResponse(description="No such call for this user.")
+
 
 class CallListApi(APIView):
     permission_classes = [CanTakeCalls]
@@ -62,7 +64,7 @@ class CallClassifyApi(APIView):
                 "client already decided on this version (a retry); nothing more was done.")),
             400: OpenApiResponse(description="Invalid input, or a police call diverted without "
                                              "`override_reason`; nothing was written."),
-            404: OpenApiResponse(description="No such call for this user."),
+            404: _NOT_FOUND,
             409: OpenApiResponse(description="`stale`: the call changed since `version` (someone else decided, "
                                              "a slip came back); `already_handled`: it is not waiting for a "
                                              "decision; `claimed`: another dispatcher is working on it. Nothing "
@@ -87,7 +89,7 @@ class CallClaimApi(APIView):
         request=None,
         responses={
             200: CallSerializer,
-            404: OpenApiResponse(description="No such call for this user."),
+            404: _NOT_FOUND,
             409: OpenApiResponse(description="`claimed`: another dispatcher is working on it; `already_handled`: "
                                              "it is not waiting for a decision. Nothing was changed."),
         },
@@ -108,7 +110,7 @@ class CallTakeOverApi(CallClaimApi):
         request=None,
         responses={
             200: CallSerializer,
-            404: OpenApiResponse(description="No such call for this user."),
+            404: _NOT_FOUND,
             409: OpenApiResponse(description="`already_handled`: it is not waiting for a decision; nothing was "
                                              "changed."),
         },
@@ -125,7 +127,7 @@ class CallReleaseApi(APIView):
         request=None,
         responses={
             200: CallSerializer,
-            404: OpenApiResponse(description="No such call for this user."),
+            404: _NOT_FOUND,
             409: OpenApiResponse(description="`claimed`: the call is held by someone else; nothing was released."),
         },
     )

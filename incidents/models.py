@@ -148,6 +148,13 @@ class Call(models.Model):
             return None
         return self.claimed_by
 
+    def claim_state(self, user) -> str:
+        """What the claim means to `user`: closed (not waiting), free, mine, or other (someone else holds it)."""
+        if not self.in_queue:
+            return "closed"
+        holder = self.claim_holder()
+        return "free" if holder is None else "mine" if holder.pk == user.pk else "other"
+
 
 class PoliceAssignment(models.Model):
     class Result(models.TextChoices):

@@ -7,10 +7,12 @@ from django.utils import timezone
 from core.models import Role
 from core.phones import caller_key
 from core.times import day_start
-from diversion.models import HandoffSlip, SlipStatus
+from diversion.models import HandoffSlip
+from diversion.supervision.services import LADDER_STATUSES
 from grids.models import HotspotCase, HotspotStatus
+from grids.selectors import busy_unit_ids
 
-from .models import CALL_QUEUE_STATUSES, Call, PoliceAssignment
+from .models import CALL_QUEUE_STATUSES, Call
 
 
 def call_queue() -> QuerySet[Call]:
@@ -113,14 +115,12 @@ def wallboard_figures(now=None) -> dict:
     slips = HandoffSlip.objects.aggregate(
         diverted=Count("id", filter=Q(issued_at__gte=start)),
         accepted=Count("id", filter=Q(accepted_at__gte=start)),
-        overdue=Count("id", filter=Q(status__in=[SlipStatus.ISSUED, SlipStatus.ACCEPTED, SlipStatus.REOPENED],
-                                     deadline__lte=now)))
-    out = (PoliceAssignment.objects.filter(finished_at__isnull=True)
-           .aggregate(units=Count("unit", distinct=True)))["units"]
+        # Overdue as the supervisor's desk counts it: slips the departments still owe, past their deadline.
+        overdue=Count("id", filter=Q(status__in=LADDER_STATUSES, deadline__lte=now)))
     return {
         **calls, **slips,
         "queue": Call.objects.filter(status__in=CALL_QUEUE_STATUSES).count(),
-        "units_out": out,
+        "units_out": len(busy_unit_ids()),  # as the map marks them: patrol groups out on a call
         "hotspots": HotspotCase.objects.filter(status=HotspotStatus.OPEN).count(),
         "police_share": round(100 * calls["police"] / (calls["police"] + calls["non_police"]))
         if calls["police"] + calls["non_police"] else None,

@@ -39,7 +39,7 @@ def workbench(request):
     if wanted and wanted.isdigit():
         selected = next((c for c in queue if c.pk == int(wanted)), None)
     if selected is None and queue:  # the first call nobody else is working on
-        selected = next((c for c in queue if c.claim_holder() in (None, request.user)), queue[0])
+        selected = next((c for c in queue if c.claim_state(request.user) != "other"), queue[0])
     queue_ctx["selected_pk"] = selected.pk if selected else None
     groups = CategoryGroup.objects.prefetch_related(
         Prefetch("categories", Category.objects.filter(active=True).select_related("default_department")))
@@ -63,11 +63,9 @@ def call_panel(request, pk):
 
 
 def _claim_bar(request, call, message=""):
-    holder = call.claim_holder()
-    state = ("closed" if not call.in_queue else "free" if holder is None
-             else "mine" if holder.pk == request.user.pk else "other")
+    state = call.claim_state(request.user)
     return render(request, "partials/claim_bar.html", {
-        "call": call, "holder": holder, "state": state, "message": message,
+        "call": call, "holder": call.claim_holder(), "state": state, "message": message,
         "can_take_over": state == "other" and request.user.has_role(Role.SUPERVISOR)})
 
 
