@@ -17,6 +17,7 @@ def navigation(request):
         "is_admin": is_administrator(user),
         "is_mediator": user.has_role(Role.MEDIATOR),
         "is_wallboard": user.role == Role.WALLBOARD,
+        "is_unit": user.role == Role.UNIT and user.unit_id is not None,
         # The live channel's indicator and client (core.live), for whoever hears something on it.
         "live": {"poll": settings.LIVE_POLL_SECONDS, "poll_pushed": settings.LIVE_POLL_SECONDS_WHEN_PUSHED}
         if live.groups_for(user) else None,

@@ -26,10 +26,11 @@ class UserMaker:
     def __init__(self):
         self._password_hash = None
 
-    def __call__(self, username, *, role, name, department=None, superuser=False, usable_password=True) -> User:
+    def __call__(self, username, *, role, name, department=None, unit=None, superuser=False,
+                 usable_password=True) -> User:
         user, created = User.objects.get_or_create(
             username=username,
-            defaults={"role": role, "department": department, "first_name": name,
+            defaults={"role": role, "department": department, "unit": unit, "first_name": name,
                       "is_staff": superuser, "is_superuser": superuser,
                       "email": f"{username}@example.gov.cn" if usable_password else ""},
         )

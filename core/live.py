@@ -46,6 +46,8 @@ def groups_for(user) -> list[str]:
         groups.append(department_group(user.department_id))
     if user.has_role(Role.WALLBOARD, Role.SUPERVISOR):
         groups.append(BOARD)
+    if user.role == Role.UNIT and user.unit_id is not None:
+        groups.append(unit_group(user.unit_id))
     return groups
 
 
@@ -110,6 +112,10 @@ def reset() -> None:
     _down_until = 0.0
 
 
+def unit_group(unit_id: int) -> str:
+    return f"unit-{unit_id}"
+
+
 def call_changed(call_pk: int, *, department_id: int | None = None) -> None:
     """A call was received, moved or claimed: the centre's queues, that call's panels and the wall screens;
     the department holding its slip, when it has one."""
@@ -132,12 +138,18 @@ def notices_changed(department_id: int) -> None:
 _CALL_ACTIONS = {"call_intake", "call_status", "call_grid", "call_claim", "call_release", "call_take_over"}
 _SLIP_ACTIONS = {"slip_status", "callback", "meeting_status", "meeting_action"}
 _NOTICE_ACTIONS = {"notice_status", "notice_read"}
+_ASSIGNMENT_ACTIONS = {"police_arrive", "police_en_route", "police_push"}
 
 
 def audit_written(row, obj) -> None:
     """Every state change writes an audit row (core.audit): tell the pages that show its object."""
-    if row.action in _CALL_ACTIONS:
+    if row.action in _CALL_ACTIONS or row.action in _ASSIGNMENT_ACTIONS:
         call_changed(row.object_id if row.call_id is None else row.call_id)
+        # A unit's phone page (issue 37) hears of its own calls: sent, stamped, pushed on, closed.
+        data = row.data or {}
+        units = {data.get("unit"), data.get("to_unit")} - {None}
+        if units:
+            publish([unit_group(u) for u in sorted(units)], ["unit"])
     elif row.action in _SLIP_ACTIONS:
         slip = obj if row.object_type == "handoffslip" else getattr(getattr(obj, "meeting", obj), "slip", None)
         if slip is not None:

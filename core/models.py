@@ -10,6 +10,7 @@ class Role(models.TextChoices):
     MEDIATOR = "mediator", _("Mediator")
     ADMIN = "admin", _("Administrator")
     WALLBOARD = "wallboard", _("Wall screen")
+    UNIT = "unit", _("Police unit (phone)")
 
 
 class User(AbstractUser):
@@ -23,6 +24,16 @@ class User(AbstractUser):
         related_name="staff",
         help_text=_("Required for department staff: they see only this department's slips."),
     )
+    # A patrol group's or workstation's login on its phone (issue 37): it sees its own unit's calls only.
+    unit = models.ForeignKey(
+        "grids.Unit",
+        verbose_name=_("police unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="logins",
+        help_text=_("Required for a police unit's login: it sees and stamps only this unit's calls."),
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -31,6 +42,10 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=~models.Q(role="department") | models.Q(department__isnull=False),
                 name="department_staff_have_department",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(role="unit") | models.Q(unit__isnull=False),
+                name="unit_login_has_unit",
             ),
         ]
 
@@ -64,6 +79,12 @@ class AuditAction(models.TextChoices):
     HOTSPOT_ACTION = "hotspot_action", _("Hotspot action")
     POLICE_ARRIVE = "police_arrive", _("Police unit arrived")
     PATROL_CHECK_IN = "patrol_check_in", _("Patrol check-in")
+    # The unit's phone page (issue 37)
+    POLICE_EN_ROUTE = "police_en_route", _("Police unit on the way")
+    POLICE_FINISH = "police_finish", _("Police unit finished")
+    POLICE_PUSH = "police_push", _("Call pushed to a workstation")
+    UNIT_POSITION = "unit_position", _("Unit position reported")
+    PLACES_IMPORT = "places_import", _("Addresses imported")
     # Mediation
     DISPUTE_STATUS = "dispute_status", _("File status")
     DISPUTE_ASSIGN = "dispute_assign", _("Mediator assigned")

@@ -28,6 +28,20 @@ def is_administrator(user) -> bool:
     return bool(getattr(user, "is_authenticated", False) and (user.is_staff or user.has_role(Role.ADMIN)))
 
 
+def acts_for_unit(user, unit_id: int) -> bool:
+    """Dispatchers and supervisors act for any police unit; a unit's own login (issue 37) only for its unit."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.has_role(Role.DISPATCHER, Role.SUPERVISOR):
+        return True
+    return user.role == Role.UNIT and user.unit_id is not None and user.unit_id == unit_id
+
+
+def is_unit_login(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.role == Role.UNIT
+                and user.unit_id is not None)
+
+
 def is_department_staff(user) -> bool:
     return (user.is_authenticated and user.is_active and user.role == Role.DEPARTMENT
             and user.department_id is not None)

@@ -27,6 +27,8 @@ def home(request):
         return redirect("mediation-files")
     if user.role == Role.WALLBOARD:
         return redirect("wallboard")
+    if user.role == Role.UNIT and user.unit_id:
+        return redirect("unit-page")
     if user.role == Role.SUPERVISOR:
         return redirect("callback-list")
     if user.is_staff:

@@ -208,6 +208,9 @@ UNITS = [
     ("XF-PT-2", "巡逻二组", "patrol", 25.2800, 110.2930, ["XF-PS-XF"]),
     ("XF-PT-3", "巡逻三组", "patrol", 25.2990, 110.2730, ["XF-PS-XF"]),
 ]
+# The units' own logins for their phone pages (issue 37): (username, unit code).
+UNIT_LOGINS = [("unit_pt1", "XF-PT-1"), ("unit_pt2", "XF-PT-2"), ("unit_pt3", "XF-PT-3"), ("unit_zy", "XF-WS-ZY"),
+               ("unit_lj", "XF-PS-LJ"), ("unit_xf", "XF-PS-XF")]
 # Which units take police calls in which grids (first one most often).
 UNITS_BY_GRID = {"XF-L1": ["XF-PS-LJ", "XF-PT-1"], "XF-L2-S1": ["XF-WS-ZY", "XF-PT-2"],
                  "XF-L2-S2": ["XF-PS-XF", "XF-PT-2"], "XF-L3": ["XF-PT-3", "XF-PS-XF"]}
@@ -303,3 +306,11 @@ def _xiufeng_units() -> dict:
             unit.stations.set([units[s] for s in stations])
         units[code] = unit
     return units
+
+
+def seed_unit_logins(make_user, units: dict) -> dict:
+    """One login per demo unit for its phone page (core.demo.UserMaker makes them). Returns users by unit code."""
+    from core.models import Role
+
+    return {code: make_user(username, role=Role.UNIT, name=units[code].name, unit=units[code])
+            for username, code in UNIT_LOGINS}

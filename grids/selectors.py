@@ -64,9 +64,15 @@ def call_position(call) -> tuple[float, float] | None:
 @dataclass(frozen=True)
 class RankedUnit:
     unit: Unit
-    distance_m: float
-    source: str  # "last" (reported position) or "base"
+    distance_m: float | None  # None: the unit or the call has no known position
+    source: str  # "last" (reported position), "base", or "" (no position)
     busy: bool
+
+    @property
+    def distance_label(self) -> str:
+        if self.distance_m is None:
+            return ""
+        return f"{self.distance_m:.0f} m" if self.distance_m < 1000 else f"{self.distance_m / 1000:.1f} km"
 
 
 def busy_unit_ids() -> set[int]:
@@ -109,6 +115,34 @@ def units_by_distance(lat: float, lon: float, *, only_available: bool = True) ->
     return ranked
 
 
+def unit_choices(call) -> tuple[list[RankedUnit], Unit | None]:
+    """The units a dispatcher may send to `call`, in the order the workbench lists them, and the one it
+    preselects. Free units (switched on, not out on a call) come first, nearest first, then free units with no
+    known position, then patrol groups out on another call, kept choosable but marked. The preselected unit
+    is the nearest free one (以就近派警为原则, seed 003); None when the call has no place on the map or no
+    unit is free, so the dispatcher chooses."""
+    busy = busy_unit_ids()
+    position = call_position(call)
+    now = timezone.now()
+    rows = []
+    for unit in Unit.objects.filter(available=True):
+        pos = unit_position(unit, now) if position is not None else None
+        distance = spatial.distance_m(*position, pos[0], pos[1]) if pos else None
+        rows.append(RankedUnit(unit, distance, pos[2] if pos else "", unit.pk in busy))
+    rows.sort(key=lambda r: (r.busy, r.distance_m is None, r.distance_m or 0.0, r.unit.code))
+    first = rows[0] if rows else None
+    nearest = first.unit if first is not None and not first.busy and first.distance_m is not None else None
+    return rows, nearest
+
+
+def dispatch_choice(call, unit: Unit) -> tuple[str, float | None]:
+    """How `unit` was chosen for `call` ("nearest" when it is the nearest free unit, else "manual") and how far
+    it was, for the assignment's record."""
+    rows, nearest = unit_choices(call)
+    distance = next((r.distance_m for r in rows if r.unit.pk == unit.pk), None)
+    return ("nearest" if nearest is not None and nearest.pk == unit.pk else "manual"), distance
+
+
 def open_assignments():
     from incidents.models import PoliceAssignment
 
@@ -142,7 +176,8 @@ def _kpi_aggregates() -> dict:
         "on_target": Count("id", distinct=True, filter=(
             Q(unit__area="urban", arrived_at__lte=F("dispatched_at") + urban)
             | Q(unit__area="suburban", arrived_at__lte=F("dispatched_at") + suburban))),
-        "finished": Count("id", filter=Q(finished_at__isnull=False), distinct=True),
+        # A station's call pushed on to its workstation is counted where it is finished, not twice.
+        "finished": Count("id", filter=Q(finished_at__isnull=False) & ~Q(result=result.PUSHED), distinct=True),
         "on_scene": Count("id", filter=Q(result=result.ON_SCENE), distinct=True),
         "transferred": Count("id", filter=Q(result=result.TRANSFERRED), distinct=True),
         "handed_over": Count("id", filter=Q(result=result.HANDED_OVER), distinct=True),
@@ -163,7 +198,38 @@ def _rates(row: dict) -> dict:
     return row
 
 
-def police_kpis(start, end) -> dict:
+def unit_page_context(unit: Unit, now=None) -> dict:
+    """What a unit's phone page shows (issue 37): its calls still open, oldest first, with what to tap next;
+    today's finished ones; its last position and whether that is stale; today's 1-3-5 figures from its own
+    stamps; for a station, the workstations it may push a street call to."""
+    from incidents.models import PoliceAssignment
+
+    now = now or timezone.now()
+    today = day_start(timezone.localdate(now))
+    mine = PoliceAssignment.objects.filter(unit=unit).select_related("call", "call__micro_grid")
+    open_rows = list(mine.filter(finished_at__isnull=True).order_by("dispatched_at"))
+    done = list(mine.filter(finished_at__gte=today).order_by("-finished_at")[:20])
+    fresh = timedelta(minutes=settings.UNIT_POSITION_FRESH_MINUTES)
+    position = None
+    if unit.last_seen_at is not None:
+        age = now - unit.last_seen_at
+        position = {"lat": unit.last_lat, "lon": unit.last_lon, "at": unit.last_seen_at,
+                    "minutes": int(age.total_seconds() // 60), "stale": age > fresh}
+    return {
+        "unit": unit,
+        "open_assignments": open_rows,
+        "finished": done,
+        "position": position,
+        "fresh_minutes": settings.UNIT_POSITION_FRESH_MINUTES,
+        "kpis": police_kpis(today, today + timedelta(days=1), unit=unit)["total"],
+        "target_minutes": (settings.POLICE_ARRIVAL_TARGET_URBAN_MINUTES if unit.area == "urban"
+                           else settings.POLICE_ARRIVAL_TARGET_SUBURBAN_MINUTES),
+        "workstations": (list(unit.bound_units.filter(kind=Unit.Kind.WORKSTATION))
+                         if unit.kind == Unit.Kind.STATION else []),
+    }
+
+
+def police_kpis(start, end, *, unit: Unit | None = None) -> dict:
     """1-3-5 minute arrival shares (of the assignments with an arrival), share on the unit's urban/suburban
     target, and the on-scene completion rate (on scene ÷ finished, where transferred and handed-over count
     as not on scene), for assignments dispatched in [start, end): overall, per unit and per station. A
@@ -171,6 +237,8 @@ def police_kpis(start, end) -> dict:
     from incidents.models import PoliceAssignment
 
     qs = PoliceAssignment.objects.filter(dispatched_at__gte=start, dispatched_at__lt=end)
+    if unit is not None:
+        qs = qs.filter(unit=unit)
     aggs = _kpi_aggregates()
     total = _rates(qs.aggregate(**aggs))
     units = Unit.objects.in_bulk()

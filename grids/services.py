@@ -2,6 +2,7 @@
 what it changes, checks the rules, saves and writes an audit row."""
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,7 +19,7 @@ from shapely.validation import explain_validity
 from core.audit import audit_write
 from core.errors import Conflict, DomainError
 from core.models import Role
-from core.roles import is_administrator
+from core.roles import acts_for_unit, is_administrator
 from core.times import day_start
 
 from .models import (
@@ -316,16 +317,61 @@ def hotspots_review(*, today=None) -> int:
 
 # --- Police units -----------------------------------------------------------------------------------
 
-def unit_set_position(*, actor, unit_pk: int, lat: float, lon: float, at=None) -> Unit:
-    """A unit reports where it is (from its radio or handset); nearest-unit choice uses it while fresh."""
-    _check_centre(actor)
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+def unit_set_position(*, actor, unit_pk: int, lat, lon, at=None) -> Unit:
+    """A unit reports where it is (its handset, or the centre for it); nearest-unit choice uses it while it is
+    fresh (UNIT_POSITION_FRESH_MINUTES). `at` is when the position was taken (default now): a report older
+    than the last one kept, or from the future, is refused, so a late-delivered fix never moves a unit back."""
+    if not acts_for_unit(actor, unit_pk):
+        raise PermissionDenied
+    try:
+        lat, lon = float(lat), float(lon)
+    except (TypeError, ValueError):
+        raise DomainError(_("That is not a position."), code="bad_position") from None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
         raise DomainError(_("That is not a position."), code="bad_position")
+    now = timezone.now()
+    at = at or now
+    if at > now + timedelta(minutes=1):
+        raise DomainError(_("The position's time is in the future."), code="position_in_future")
     with transaction.atomic():
         unit = Unit.objects.select_for_update().get(pk=unit_pk)
-        unit.last_lat, unit.last_lon, unit.last_seen_at = lat, lon, at or timezone.now()
+        if unit.last_seen_at is not None and at < unit.last_seen_at:
+            raise Conflict(_("A newer position of this unit is already recorded (%(at)s); this one is older and "
+                             "was not kept.") % {"at": timezone.localtime(unit.last_seen_at).strftime("%H:%M:%S")},
+                           code="position_older")
+        unit.last_lat, unit.last_lon, unit.last_seen_at = lat, lon, at
         unit.save(update_fields=["last_lat", "last_lon", "last_seen_at"])
+        audit_write(actor=actor, action="unit_position", obj=unit, data={"unit": unit.pk, "lat": lat, "lon": lon})
     return unit
+
+
+def _lock_assignment(actor, assignment_pk: int):
+    """The assignment, locked, after checking `actor` acts for its unit and it is not finished."""
+    from incidents.models import PoliceAssignment
+
+    assignment = PoliceAssignment.objects.select_for_update(of=("self",)).select_related(
+        "call__micro_grid", "unit").get(pk=assignment_pk)
+    if not acts_for_unit(actor, assignment.unit_id):
+        raise PermissionDenied
+    if assignment.finished_at is not None:
+        raise Conflict(_("This assignment is already finished."), code="already_finished")
+    return assignment
+
+
+def police_en_route(*, actor, assignment_pk: int):
+    """The unit taps “on the way”: the server stamps the time (issue 37)."""
+    with transaction.atomic():
+        assignment = _lock_assignment(actor, assignment_pk)
+        if assignment.arrived_at is not None:
+            raise Conflict(_("The arrival is already recorded."), code="already_arrived")
+        if assignment.en_route_at is not None:
+            raise Conflict(_("“On the way” is already recorded."), code="already_en_route")
+        assignment.en_route_at = timezone.now()
+        assignment.save(update_fields=["en_route_at"])
+        audit_write(actor=actor, action="police_en_route", obj=assignment, call=assignment.call,
+                    data={"unit": assignment.unit_id,
+                          "seconds": round((assignment.en_route_at - assignment.dispatched_at).total_seconds())})
+    return assignment
 
 
 def unit_dispatch(*, actor, call_pk: int, unit_pk: int | None = None, note: str = "", category=None,
@@ -334,56 +380,39 @@ def unit_dispatch(*, actor, call_pk: int, unit_pk: int | None = None, note: str 
     point (or its micro grid). Records how the unit was chosen and how far it was. `version`: the call's
     version the board showed, as for incidents.services.call_classify (a repeat returns the first
     assignment unchanged; a call changed meanwhile is refused)."""
-    from incidents.models import Call, PoliceAssignment
+    from incidents.models import Call
     from incidents.services import call_classify
 
-    from .selectors import call_position, units_by_distance
+    from .selectors import call_position, unit_choices
 
     _check_centre(actor)
     call = Call.objects.select_related("micro_grid").get(pk=call_pk)
-    position = call_position(call)
     if unit_pk is None:
-        if position is None:
-            raise DomainError(_("The call has no place on the map: choose a unit by hand."), code="no_position")
-        ranked = units_by_distance(*position, only_available=True)
-        if not ranked:
+        unit = unit_choices(call)[1]
+        if unit is None:
+            if call_position(call) is None:
+                raise DomainError(_("The call has no place on the map: choose a unit by hand."),
+                                  code="no_position")
             raise DomainError(_("No police unit is available."), code="no_unit")
-        unit, distance = ranked[0].unit, ranked[0].distance_m
-        selection = PoliceAssignment.Selection.NEAREST
     else:
         unit = Unit.objects.get(pk=unit_pk)
-        distance = None
-        if position is not None:
-            distance = next((r.distance_m for r in units_by_distance(*position, only_available=False)
-                             if r.unit.pk == unit.pk), None)
-        selection = PoliceAssignment.Selection.MANUAL
-    with transaction.atomic():
-        decision = call_classify(actor=actor, call_pk=call.pk, version=version, police=True, unit=unit, note=note,
-                                 category=category)
-        assignment = decision.assignment
-        if not decision.repeated:
-            assignment.selection, assignment.distance_m = selection, distance
-            assignment.save(update_fields=["selection", "distance_m"])
-    return assignment
+    return call_classify(actor=actor, call_pk=call.pk, version=version, police=True, unit=unit, note=note,
+                         category=category).assignment
 
 
 def police_arrive(*, actor, assignment_pk: int, at=None):
     """The unit reports it is on scene. The first report counts; the unit's position becomes the call's."""
-    from incidents.models import PoliceAssignment
-
     from .selectors import call_position
 
-    _check_centre(actor)
     with transaction.atomic():
-        assignment = PoliceAssignment.objects.select_for_update(of=("self",)).select_related(
-            "call__micro_grid").get(pk=assignment_pk)
+        assignment = _lock_assignment(actor, assignment_pk)
         if assignment.arrived_at is not None:
             raise Conflict(_("The arrival is already recorded."), code="already_arrived")
-        if assignment.finished_at is not None:
-            raise Conflict(_("This assignment is already finished."), code="already_finished")
         at = at or timezone.now()
         if at < assignment.dispatched_at:
             raise DomainError(_("A unit cannot arrive before it was sent."), code="bad_arrival")
+        if assignment.en_route_at is not None and at < assignment.en_route_at:
+            raise DomainError(_("A unit cannot arrive before it set off."), code="bad_arrival")
         assignment.arrived_at = at
         assignment.save(update_fields=["arrived_at"])
         position = call_position(assignment.call)
@@ -394,6 +423,34 @@ def police_arrive(*, actor, assignment_pk: int, at=None):
                     data={"unit": assignment.unit_id,
                           "seconds": round((at - assignment.dispatched_at).total_seconds())})
     return assignment
+
+
+def police_push(*, actor, assignment_pk: int, workstation_pk: int, note: str = ""):
+    """A station sends a street call on to a workstation bound to it, which dispatches from there (派出所可将
+    警情推送到对应警务站, seed 003). The station's part ends as “pushed”; the workstation gets its own assignment,
+    dispatched now. Returns the workstation's assignment."""
+    from incidents.models import PoliceAssignment
+
+    with transaction.atomic():
+        assignment = _lock_assignment(actor, assignment_pk)
+        station = assignment.unit
+        if station.kind != Unit.Kind.STATION:
+            raise DomainError(_("Only a police station pushes a call to a workstation."), code="not_station")
+        workstation = station.bound_units.filter(pk=workstation_pk, kind=Unit.Kind.WORKSTATION).first()
+        if workstation is None:
+            raise DomainError(_("That workstation is not bound to %(station)s.") % {"station": station.name},
+                              code="not_bound")
+        now = timezone.now()
+        assignment.finished_at = now
+        assignment.result = PoliceAssignment.Result.PUSHED
+        assignment.result_note = note
+        assignment.save(update_fields=["finished_at", "result", "result_note"])
+        pushed = PoliceAssignment.objects.create(
+            call=assignment.call, unit=workstation, note=note or assignment.note, assigned_by=actor,
+            dispatched_at=now, selection=PoliceAssignment.Selection.MANUAL)
+        audit_write(actor=actor, action="police_push", obj=assignment, call=assignment.call,
+                    data={"unit": station.pk, "to_unit": workstation.pk, "assignment": pushed.pk})
+    return pushed
 
 
 def police_hand_over(*, actor, assignment_pk: int, category, department=None, note: str = ""):

@@ -16,6 +16,9 @@ urlpatterns = [
     path("grids/hotspots/new/", views.hotspot_new, name="grids-hotspot-new"),
     path("grids/hotspots/<int:pk>/", views.hotspot_detail, name="grids-hotspot"),
     path("grids/hotspots/<int:pk>/actions/", views.hotspot_action, name="grids-hotspot-action"),
+    path("unit/", views.unit_page, name="unit-page"),
+    path("unit/assignments/<int:pk>/", views.unit_stamp, name="unit-stamp"),
+    path("unit/position/", views.unit_position, name="unit-position"),
     path("grids/patrol/", views.patrol, name="grids-patrol"),
     path("grids/patrol/points/<int:pk>/check-in/", views.patrol_check_in, name="grids-check-in"),
 ]

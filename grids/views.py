@@ -1,12 +1,12 @@
 """Map, police dispatch board, KPIs, unplaced calls, hotspot cases and patrol check-ins. Views parse,
 authorise, call one service and render or redirect."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +21,7 @@ from core.times import day_param
 from diversion.models import Category, Department
 from incidents.forms import VersionField
 from incidents.models import Call, PoliceAssignment
-from incidents.services import call_set_grid
+from incidents.services import call_set_grid, police_finish
 
 from . import selectors, services
 from .models import Grid, HotspotCase, HotspotStatus, PatrolCheckIn, PatrolPoint, Team, Unit
@@ -291,3 +291,113 @@ def patrol_check_in(request, pk):
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("grids-patrol")
+
+
+# --- The unit's phone page (issue 37) ------------------------------------------------------------------
+
+class PositionForm(forms.Form):
+    lat = forms.FloatField(label=gettext_lazy("latitude"))
+    lon = forms.FloatField(label=gettext_lazy("longitude"))
+    # When the handset took the fix (milliseconds since the epoch, as the browser gives it); empty: now.
+    taken = forms.IntegerField(required=False, min_value=0)
+
+
+class StampForm(forms.Form):
+    STEPS = ["en_route", "arrive", "on_scene", "transfer", "push"]
+    step = forms.ChoiceField(choices=[(s, s) for s in STEPS])
+    note = forms.CharField(required=False, max_length=500)
+    workstation = forms.IntegerField(required=False)
+
+
+def _unit_of(request) -> Unit:
+    """The unit whose page this is: the login's own unit. The centre may look at any (?unit=<code>)."""
+    if request.user.role == Role.UNIT and not request.user.is_superuser:
+        return request.user.unit
+    code = request.GET.get("unit") or request.POST.get("unit")
+    if not code:
+        raise Http404
+    return get_object_or_404(Unit, code=code)
+
+
+@role_required(Role.UNIT, *CENTRE)
+def unit_page(request):
+    if request.user.role != Role.UNIT and not (request.GET.get("unit") or ""):
+        # The centre opens a unit's page from the list of units (to see what its phone shows).
+        return render(request, "grids/unit_list.html", {"nav": "grids", "units": Unit.objects.all()})
+    unit = _unit_of(request)
+    return render(request, "grids/unit.html", {"nav": "unit", "stamp_form": StampForm(),
+                                               **selectors.unit_page_context(unit)})
+
+
+@require_POST
+@role_required(Role.UNIT, *CENTRE)
+def unit_stamp(request, pk):
+    """One tap on the unit's page: on the way, arrived, finished on scene, transferred or pushed on. The
+    server stamps the time. Another unit's call is not found, whatever id is typed."""
+    unit = _unit_of(request)
+    assignment = get_object_or_404(PoliceAssignment, pk=pk, unit=unit)
+    form = StampForm(request.POST)
+    if not form.is_valid():
+        _errors(request, form)
+        return redirect(_unit_url(request, unit))
+    step, note = form.cleaned_data["step"], form.cleaned_data["note"]
+    done = {"en_route": _("On the way: %(time)s."), "arrive": _("Arrival recorded: %(time)s."),
+            "on_scene": _("Finished on scene: %(time)s."), "transfer": _("Transferred to the station: %(time)s."),
+            "push": _("Pushed to the workstation: %(time)s.")}[step]
+    try:
+        if step == "en_route":
+            services.police_en_route(actor=request.user, assignment_pk=assignment.pk)
+        elif step == "arrive":
+            services.police_arrive(actor=request.user, assignment_pk=assignment.pk)
+        elif step == "push":
+            services.police_push(actor=request.user, assignment_pk=assignment.pk,
+                                 workstation_pk=form.cleaned_data["workstation"] or 0, note=note)
+        else:
+            police_finish(actor=request.user, assignment_pk=assignment.pk,
+                          result="on_scene" if step == "on_scene" else "transferred", note=note)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done % {"time": timezone.localtime().strftime("%H:%M:%S")})
+    return redirect(_unit_url(request, unit))
+
+
+@require_POST
+@role_required(Role.UNIT, *CENTRE)
+def unit_position(request):
+    """The handset reports where the unit is (the page's button, or any client posting lat/lon). Answers JSON
+    to a script, else back to the page."""
+    unit = _unit_of(request)
+    form = PositionForm(request.POST)
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    error = None
+    if not form.is_valid():
+        error = _("That is not a position.")
+    else:
+        taken = form.cleaned_data["taken"]
+        at = None
+        if taken:
+            try:
+                at = datetime.fromtimestamp(taken / 1000, tz=UTC)
+            except (OverflowError, OSError, ValueError):
+                error = _("The position's time is not a time.")
+        if error is None:
+            try:
+                services.unit_set_position(actor=request.user, unit_pk=unit.pk, lat=form.cleaned_data["lat"],
+                                           lon=form.cleaned_data["lon"], at=at)
+            except DomainError as exc:
+                error = exc.message
+    if wants_json:
+        if error:
+            return JsonResponse({"ok": False, "error": str(error)}, status=400)
+        return JsonResponse({"ok": True})
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, _("Position reported."))
+    return redirect(_unit_url(request, unit))
+
+
+def _unit_url(request, unit: Unit) -> str:
+    url = reverse("unit-page")
+    return url if request.user.role == Role.UNIT else f"{url}?unit={unit.code}"

@@ -161,6 +161,8 @@ class PoliceAssignment(models.Model):
         ON_SCENE = "on_scene", _("Finished on scene")
         TRANSFERRED = "transferred", _("Transferred to the station")
         HANDED_OVER = "handed_over", _("Handed to a department on a slip")
+        # A station sends a street call on to the workstation bound to it, which dispatches (seed 003).
+        PUSHED = "pushed", _("Pushed to a bound workstation")
 
     class Selection(models.TextChoices):
         NEAREST = "nearest", _("Nearest available unit")
@@ -173,6 +175,8 @@ class PoliceAssignment(models.Model):
     assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assigned by"),
                                     on_delete=models.PROTECT, related_name="+")
     dispatched_at = models.DateTimeField(_("dispatched at"))
+    # Stamped by the server when the unit taps “on the way” on its phone page (issue 37).
+    en_route_at = models.DateTimeField(_("on the way at"), null=True, blank=True)
     arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     result = models.CharField(_("result"), max_length=12, choices=Result.choices, blank=True)
@@ -187,6 +191,14 @@ class PoliceAssignment(models.Model):
 
     def __str__(self):
         return f"{self.call_id} → {self.unit_id}"
+
+    @property
+    def arrival_label(self) -> str:
+        """Dispatch to arrival as minutes′seconds″ (the 1-3-5 targets' measure), or "" before arrival."""
+        if self.arrived_at is None:
+            return ""
+        seconds = max(0, round((self.arrived_at - self.dispatched_at).total_seconds()))
+        return f"{seconds // 60}′{seconds % 60:02d}″"
 
 
 class DailyReview(models.Model):

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from diversion.models import Category, Department
 from diversion.routing import DECISION_LABELS, NON_POLICE, POLICE, UNDECIDED, highlight_spans
-from grids.models import Unit
+from grids.selectors import unit_choices
 
 from .models import Call
 from .selectors import repeats_flagged
@@ -47,6 +47,7 @@ def call_panel_context(user, call: Call) -> dict:
         default_choice = suggestions[0]["code"]
     else:
         default_choice = ""  # undecided: nothing is preselected, the dispatcher decides
+    unit_rows, nearest_unit = unit_choices(call)
     return {
         "call": call,
         "text_pieces": highlight_spans(call.content, all_matches),
@@ -63,7 +64,9 @@ def call_panel_context(user, call: Call) -> dict:
         "repeats": repeats,
         "repeats_flagged": repeats_flagged(repeats),
         "related_calls": related,
-        "units": Unit.objects.filter(available=True),
+        # Nearest free unit first and preselected; busy patrol groups last, marked (grids.selectors).
+        "units": unit_rows,
+        "nearest_unit": nearest_unit,
         "departments": Department.objects.filter(active=True),
         "default_choice": default_choice,
         "can_reveal": can_reveal_phone(user, call),

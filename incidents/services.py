@@ -18,10 +18,12 @@ from core.errors import Conflict, DomainError
 from core.models import Role
 from core.outbox import outbox_put
 from core.phones import caller_key
+from core.roles import acts_for_unit
 from core.times import validate_event_time
 from diversion import routing
 from diversion.models import Category, Department
 from grids import spatial
+from grids.selectors import dispatch_choice
 
 from .models import CALL_QUEUE_STATUSES, CALL_TRANSITIONS, Call, CallStatus, PoliceAssignment
 from .selectors import call_repeats
@@ -164,8 +166,10 @@ def call_classify(*, actor, call_pk: int, version: int | None, police: bool, cat
         _record_choice(actor, call, category=category, police=police, override_reason=override_reason,
                        version=shown)
         if police:
+            selection, distance = dispatch_choice(call, unit)
             assignment = PoliceAssignment.objects.create(call=call, unit=unit, note=note, assigned_by=actor,
-                                                         dispatched_at=timezone.now())
+                                                         dispatched_at=timezone.now(), selection=selection,
+                                                         distance_m=distance)
             call_move(actor=actor, call=call, to_state=CallStatus.ASSIGNED,
                       reason=_("Police unit %(unit)s") % {"unit": unit.name},
                       data={"unit": unit.pk, "assignment": assignment.pk, "note": note})
@@ -308,14 +312,18 @@ def _record_choice(actor, call: Call, *, category: Category | None, police: bool
 
 
 def police_finish(*, actor, assignment_pk: int, result: str, note: str = "") -> PoliceAssignment:
-    """The unit reports back: finished on scene or transferred to the station. The call closes."""
-    _check_dispatcher(actor)
+    """The unit reports back: finished on scene or transferred to the station. The call closes. Reported by
+    the centre for the unit, or by the unit's own login on its phone page (issue 37)."""
+    if not getattr(actor, "is_authenticated", False):
+        raise PermissionDenied
     if result not in (PoliceAssignment.Result.ON_SCENE, PoliceAssignment.Result.TRANSFERRED):
         raise DomainError(_("Choose finished on scene or transferred."), code="bad_result")
     if result == PoliceAssignment.Result.TRANSFERRED and not note.strip():
         raise DomainError(_("Say why the call is transferred to the station."), code="transfer_note_required")
     with transaction.atomic():
         assignment = PoliceAssignment.objects.select_for_update().get(pk=assignment_pk)
+        if not acts_for_unit(actor, assignment.unit_id):
+            raise PermissionDenied
         if assignment.finished_at is not None:
             raise Conflict(_("This assignment is already finished."), code="already_finished")
         call = _lock_call(assignment.call_id)
@@ -326,7 +334,8 @@ def police_finish(*, actor, assignment_pk: int, result: str, note: str = "") -> 
         assignment.result_note = note
         assignment.save(update_fields=["arrived_at", "finished_at", "result", "result_note"])
         call_move(actor=actor, call=call, to_state=CallStatus.CLOSED,
-                  reason=assignment.get_result_display(), data={"assignment": assignment.pk, "note": note})
+                  reason=assignment.get_result_display(),
+                  data={"assignment": assignment.pk, "note": note, "unit": assignment.unit_id})
     return assignment
 
 

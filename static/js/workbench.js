@@ -1,5 +1,6 @@
 // Dispatcher workbench: keyboard-first. ↑/↓ move through the queue, 1–9 pick a suggestion,
-// C opens the category picker, P chooses police, Enter confirms, N opens the new-call form.
+// C opens the category picker, P chooses police (the nearest free unit is preselected), U moves to the unit
+// list to send another, Enter confirms, N opens the new-call form.
 //
 // Enter confirms only what is on screen (issue 31): a police call's Enter sends the unit, a non-police
 // call's Enter diverts to the chosen sub-category, an undecided call's Enter does nothing until the
@@ -201,6 +202,10 @@
     else if (/^[1-9]$/.test(k)) { pickByIndex(k); e.preventDefault(); }
     else if (k === "c" || k === "C" || k === "/") { openPicker(); e.preventDefault(); }
     else if (k === "p" || k === "P") { choose("police"); e.preventDefault(); }
+    else if (k === "u" || k === "U") {  // another unit than the nearest free one: ↑↓ in the list, Enter sends
+      const unit = document.getElementById("f-unit");
+      if (unit) { choose("police"); unit.focus(); e.preventDefault(); }
+    }
     else if (k === "Enter") { confirm(); e.preventDefault(); }
     else if (k === "n" || k === "N") { window.location = T.newCallUrl; e.preventDefault(); }
   });

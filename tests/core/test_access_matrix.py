@@ -37,7 +37,9 @@ pytestmark = pytest.mark.django_db
 ANON, DISPATCHER, STAFF_A, STAFF_B = "anonymous", "dispatcher", "staff_a", "staff_b"
 SUPERVISOR, MED_1, MED_2, ADMIN = "supervisor", "mediator_1", "mediator_2", "administrator"
 WALL = "wallboard"  # the command centre's wall screen: its figures and nothing else
-ACTORS = (ANON, DISPATCHER, STAFF_A, STAFF_B, SUPERVISOR, MED_1, MED_2, ADMIN, WALL)
+# Police units' own logins on their phones (issue 37): A holds the world's police call, B is another patrol.
+UNIT_A, UNIT_B = "unit_a", "unit_b"
+ACTORS = (ANON, DISPATCHER, STAFF_A, STAFF_B, SUPERVISOR, MED_1, MED_2, ADMIN, WALL, UNIT_A, UNIT_B)
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
@@ -87,7 +89,7 @@ def post(expect, **kwargs):
 # Keyed by the route as the resolver spells it (namespaces and regex anchors left out).
 MATRIX = {
     # core
-    "": get(allow(302, DISPATCHER, STAFF_A, STAFF_B, SUPERVISOR, MED_1, MED_2, ADMIN, WALL)),
+    "": get(allow(302, DISPATCHER, STAFF_A, STAFF_B, SUPERVISOR, MED_1, MED_2, ADMIN, WALL, UNIT_A, UNIT_B)),
     "health/": get(everyone(200, anon=200)),
     "accounts/login/": get(everyone(200, anon=200)),
     "accounts/logout/": post(everyone(302, anon=302)),
@@ -181,6 +183,12 @@ MATRIX = {
     "grids/hotspots/<int:pk>/": get(allow(200, *CENTRE), pk="hotspot"),
     "grids/hotspots/<int:pk>/actions/": post(allow(302, *CENTRE), pk="hotspot"),
     "grids/patrol/": get(allow(200, *CENTRE)),
+    # A unit's phone page: its own calls. The centre opens any unit's page by its code (?unit=), so a stamp
+    # or a position with none names no unit (404); another unit's call is not found either.
+    "unit/": get(allow(200, *CENTRE, UNIT_A, UNIT_B)),
+    "unit/assignments/<int:pk>/": post(allow(302, UNIT_A, dispatcher=404, supervisor=404, unit_b=404),
+                                       pk="assignment"),
+    "unit/position/": post(allow(302, UNIT_A, UNIT_B, dispatcher=404, supervisor=404)),
     "grids/patrol/points/<int:pk>/check-in/": post(allow(302, *CENTRE), pk="patrol_point"),
     # mediation
     "mediation/": get(allow(200, SUPERVISOR, MED_1, MED_2)),
@@ -270,6 +278,7 @@ def _build_world() -> dict:
     station_2 = UnitFactory(code="PS-M2", name="矩阵二所", kind=Unit.Kind.STATION)
     patrol = UnitFactory(code="PT-M1", name="矩阵巡逻组", kind=Unit.Kind.PATROL)
     patrol.stations.set([station_1])
+    patrol_b = UnitFactory(code="PT-M2", name="矩阵巡逻二组", kind=Unit.Kind.PATROL)
     users = {
         DISPATCHER: _user("m_dispatcher", Role.DISPATCHER),
         STAFF_A: _user("m_staff_a", Role.DEPARTMENT, department=dept_a),
@@ -279,6 +288,8 @@ def _build_world() -> dict:
         MED_2: _user("m_mediator_2", Role.MEDIATOR),
         ADMIN: _user("m_admin", Role.ADMIN, is_staff=True),
         WALL: _user("m_wallboard", Role.WALLBOARD),
+        UNIT_A: _user("m_unit_a", Role.UNIT, unit=patrol),
+        UNIT_B: _user("m_unit_b", Role.UNIT, unit=patrol_b),
     }
     Mediator.objects.create(user=users[MED_1], station=station_1, kind=MemberKind.STATION_MEDIATOR)
     Mediator.objects.create(user=users[MED_2], station=station_2, kind=MemberKind.STATION_MEDIATOR)
@@ -347,6 +358,7 @@ def _build_world() -> dict:
     all_marks = a_marks + b_marks + file_1_marks + file_2_marks + [call_r.caller_name]
     forbidden = {
         ANON: all_marks, ADMIN: all_marks, WALL: all_marks, DISPATCHER: [], SUPERVISOR: [],
+        UNIT_A: all_marks, UNIT_B: all_marks + [call_unit.content, call_unit.caller_name],
         # A holds call_r now; B's return of it (serial, reason) is B's. B keeps read-only facts of what it
         # returned, without the caller's name.
         STAFF_A: b_marks + file_1_marks + file_2_marks,

@@ -18,7 +18,7 @@ from core.management.base import MigratedCommand
 from core.models import Role, User
 from diversion.demo import seed_department_staff
 from diversion.models import Callback, HandoffSlip
-from grids.demo import seed_xiufeng
+from grids.demo import seed_unit_logins, seed_xiufeng
 from grids.models import Grid, Unit
 from incidents.demo import CALL_ID_PREFIX, CallWeek
 from incidents.models import Call, PoliceAssignment
@@ -60,12 +60,13 @@ class Command(MigratedCommand):
             with transaction.atomic():
                 grids, units = seed_xiufeng(rng)
                 users = seed_users(make_user) | seed_department_staff(make_user)
+                unit_logins = seed_unit_logins(make_user, units)
                 token = seed_token(users[SYSTEM_USER])
                 seed_mediator(users["mediator"], units["XF-PS-LJ"])
                 if Call.objects.filter(call_id__startswith=CALL_ID_PREFIX).exists():
                     self.stdout.write("Demo calls already exist; calls not created again.")
                 else:
-                    CallWeek(rng=rng, now=now, grids=grids, units=units, users=users).run()
+                    CallWeek(rng=rng, now=now, grids=grids, units=units, users=users, unit_logins=unit_logins).run()
                     # The supervision ladder's first run over the demo week: overdue slips get notices.
                     from diversion.supervision.services import ladder_run
 
@@ -78,8 +79,10 @@ class Command(MigratedCommand):
         out.write(self.style.MIGRATE_HEADING("Demo users") + f" (password: {DEMO_PASSWORD})")
         users = User.objects.filter(username__in=[s[0] for s in STAFF] + [SYSTEM_USER])
         dept_users = User.objects.filter(username__startswith="dept_", role=Role.DEPARTMENT)
-        for user in [*users.order_by("id"), *dept_users.select_related("department").order_by("username")]:
-            dept = user.department.name_zh if user.department_id else ""
+        unit_users = User.objects.filter(username__startswith="unit_", role=Role.UNIT)
+        for user in [*users.order_by("id"), *dept_users.select_related("department").order_by("username"),
+                     *unit_users.select_related("unit").order_by("username")]:
+            dept = user.department.name_zh if user.department_id else user.unit.name if user.unit_id else ""
             out.write(f"  {user.username:<14} {user.role:<11} {user.first_name:<8} {dept}")
         out.write(f"110 system API token ({SYSTEM_USER}): {token.key}")
         out.write(self.style.MIGRATE_HEADING("Demo data"))
