@@ -9,6 +9,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.errors import DomainError
+
 from .models import (
     Grid,
     GridImport,
@@ -24,7 +26,7 @@ from .models import (
     Unit,
 )
 from .selectors import grids_geojson
-from .services import GridImportError, geometry_problem, grids_import_geojson
+from .services import GridImportError, geometry_problem, grids_import_geojson, places_import
 
 
 def _geometry_form(model, field, kinds):
@@ -121,18 +123,52 @@ class UnitAdmin(admin.ModelAdmin):
     filter_horizontal = ("stations",)
 
 
+class PlaceImportForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("CSV file (address, lat, lon)"))
+
+
 @admin.register(Place)
 class PlaceAdmin(admin.ModelAdmin):
     list_display = ("name", "micro_grid", "lat", "lon")
     list_select_related = ("micro_grid",)
     search_fields = ("name", "micro_grid__code")
     autocomplete_fields = ("micro_grid",)
+    change_list_template = "grids/admin_place_changelist.html"
+
+    def get_urls(self):
+        return [path("import/", self.admin_site.admin_view(self.import_view), name="grids_place_import"),
+                *super().get_urls()]
+
+    def import_view(self, request):
+        """A city's address list (issue 37): good rows imported, bad rows listed with line and reason."""
+        if not self.has_add_permission(request) or not self.has_change_permission(request):
+            return HttpResponse(status=403)
+        form = PlaceImportForm(request.POST or None, request.FILES or None)
+        skipped = None
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                result = places_import(actor=request.user, data=upload.read(), filename=upload.name)
+            except DomainError as exc:
+                form.add_error("file", exc.message)
+            else:
+                self.message_user(request, _("Imported %(file)s: %(c)d addresses created, %(u)d updated, %(s)d rows "
+                                             "skipped.") % {"file": upload.name, "c": result.created,
+                                                            "u": result.updated, "s": len(result.skipped)},
+                                  messages.WARNING if result.skipped else messages.SUCCESS)
+                if not result.skipped:
+                    return redirect(reverse("admin:grids_place_changelist"))
+                skipped = result.skipped
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                   "skipped": skipped, "title": _("Import addresses from CSV")}
+        return render(request, "grids/admin_place_import.html", context)
 
 
 @admin.register(GridImport)
 class GridImportAdmin(admin.ModelAdmin):
-    list_display = ("at", "filename", "actor", "created", "updated")
-    readonly_fields = ("at", "filename", "actor", "created", "updated")
+    list_display = ("at", "kind", "filename", "actor", "created", "updated", "skipped")
+    list_filter = ("kind",)
+    readonly_fields = ("at", "kind", "filename", "actor", "created", "updated", "skipped")
 
     def has_add_permission(self, request):
         return False

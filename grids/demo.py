@@ -222,6 +222,7 @@ def seed_xiufeng(rng) -> tuple[dict, dict]:
     code, units by code)."""
     grids = _xiufeng_grids(rng)
     _xiufeng_boundaries(grids)
+    _xiufeng_gazetteer(grids)
     return grids, _xiufeng_units()
 
 
@@ -279,6 +280,46 @@ def _xiufeng_boundaries(grids: dict) -> None:
     ]
     grids_import_geojson(actor=None, data={"type": "FeatureCollection", "features": features},
                          filename="seed_demo (Voronoi cells)")
+
+
+HOUSE_NUMBERS = 160  # the demo's streets run from 1号 to 160号
+
+
+def _xiufeng_gazetteer(grids: dict) -> None:
+    """The demo city's address list (issue 37): every house number of every street, and every estate, placed in
+    its micro grid with a point inside it. A street through two grids is split between them by number (丽君路
+    1-80号 in one, 81-160号 in the other), as a city's own list would be. Created once."""
+    from shapely.geometry import Point, shape
+
+    from .models import Grid, Place
+
+    micros = sorted((g for g in grids.values() if g.level == Grid.Level.MICRO), key=lambda g: g.code)
+    if Place.objects.filter(micro_grid__in=micros).exists():
+        return
+    along: dict[str, list] = {}
+    for grid in micros:
+        for street in grid.streets:
+            along.setdefault(street, []).append(grid)
+    places = []
+    for street, owners in along.items():
+        share = HOUSE_NUMBERS // len(owners)
+        for k, grid in enumerate(owners):
+            lo, hi = k * share + 1, HOUSE_NUMBERS if k == len(owners) - 1 else (k + 1) * share
+            poly = shape(Grid.objects.get(pk=grid.pk).boundary)
+            min_x, min_y, max_x, max_y = poly.bounds
+            inside = poly.representative_point()
+            for n in range(lo, hi + 1):
+                # Numbers along the grid's east-west middle line, where it is inside the grid.
+                x = min_x + (n - lo + 0.5) / (hi - lo + 1) * (max_x - min_x)
+                point = Point(x, inside.y)
+                point = point if poly.contains(point) else inside
+                places.append(Place(micro_grid=grid, name=f"{street}{n}号", lat=round(point.y, 6),
+                                    lon=round(point.x, 6)))
+    for grid in micros:
+        inside = shape(Grid.objects.get(pk=grid.pk).boundary).representative_point()
+        for name in [*grid.estates, grid.name]:
+            places.append(Place(micro_grid=grid, name=name, lat=round(inside.y, 6), lon=round(inside.x, 6)))
+    Place.objects.bulk_create(places, ignore_conflicts=True, batch_size=1000)
 
 
 def _grid(code, name, level, parent, households=None):

@@ -136,18 +136,25 @@ class Place(models.Model):
 
 
 class GridImport(models.Model):
-    """One GeoJSON import: who loaded which file and what it changed."""
+    """One import: who loaded which file and what it changed. Grids from GeoJSON, or the gazetteer's addresses
+    from a city's CSV list (issue 37)."""
 
+    class Kind(models.TextChoices):
+        GRIDS = "grids", _("Grids (GeoJSON)")
+        PLACES = "places", _("Addresses (CSV)")
+
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.GRIDS)
     at = models.DateTimeField(_("at"), auto_now_add=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("imported by"), null=True, blank=True,
                               on_delete=models.PROTECT, related_name="+")
     filename = models.CharField(_("file name"), max_length=200, blank=True)
-    created = models.PositiveIntegerField(_("grids created"), default=0)
-    updated = models.PositiveIntegerField(_("grids updated"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    skipped = models.PositiveIntegerField(_("rows skipped"), default=0)
 
     class Meta:
-        verbose_name = _("grid import")
-        verbose_name_plural = _("grid imports")
+        verbose_name = _("import")
+        verbose_name_plural = _("imports of grids and addresses")
         ordering = ["-at"]
 
     def __str__(self):

@@ -22,6 +22,7 @@ from core.models import Role
 from core.roles import acts_for_unit, is_administrator
 from core.times import day_start
 
+from . import spatial
 from .models import (
     HOTSPOT_TRANSITIONS,
     Grid,
@@ -313,6 +314,121 @@ def hotspots_review(*, today=None) -> int:
         if hotspot_review(case_pk=pk, today=today).status == HotspotStatus.CLOSED:
             closed += 1
     return closed
+
+
+# --- The gazetteer: a city's own address list (issue 37) -----------------------------------------------
+
+@dataclass
+class PlaceImportResult:
+    """What an address import did: places created and updated, and each skipped row as (line, reason)."""
+
+    created: int
+    updated: int
+    skipped: list[tuple[int, str]]
+
+
+_PLACE_COLUMNS = {"address": ("address", "地址"), "lat": ("lat", "latitude", "纬度"),
+                  "lon": ("lon", "lng", "longitude", "经度")}
+MAX_PLACE_ROWS = 500_000
+
+
+def _decode(data) -> str:
+    if isinstance(data, str):
+        return data
+    for encoding in ("utf-8-sig", "gb18030"):  # what spreadsheets in Chinese offices save
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise DomainError(_("The file is neither UTF-8 nor GB18030 text."), code="bad_encoding")
+
+
+def places_import(*, actor, data, filename: str = "") -> PlaceImportResult:
+    """Load a city's address list into the gazetteer: a CSV with the columns address, lat, lon (or 地址, 纬度,
+    经度; others ignored). Each address is placed on the micro grid its point falls in and is matched by its
+    normalised spelling (grids.spatial.normalise_address): a known address is moved and updated, a new one
+    created. A row that cannot be used (no address, a point that is not a position or lies in no micro grid, an
+    address given twice with different points) is skipped and reported with its line and reason; the good rows
+    are written in one transaction, so an import is never half-written."""
+    import csv
+    import io
+
+    from .models import Place
+
+    _check_admin(actor)
+    reader = csv.reader(io.StringIO(_decode(data)))
+    header = [h.strip().lower() for h in next(reader, [])]
+    columns = {}
+    for key, names in _PLACE_COLUMNS.items():
+        columns[key] = next((i for i, h in enumerate(header) if h in names), None)
+    missing = [key for key, index in columns.items() if index is None]
+    if missing:
+        raise DomainError(_("The first line must name the columns address, lat and lon; missing: %(cols)s.")
+                          % {"cols": ", ".join(missing)}, code="bad_header")
+    index = spatial.grid_index()
+    rows: dict[str, tuple[int, str, float, float, int]] = {}
+    skipped: list[tuple[int, str]] = []
+    for line, row in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if line > MAX_PLACE_ROWS + 1:
+            raise DomainError(_("The file has more than %(n)d rows; split it.") % {"n": MAX_PLACE_ROWS},
+                              code="too_many_rows")
+        cells = {key: row[i].strip() if i < len(row) else "" for key, i in columns.items()}
+        address = cells["address"]
+        if not address:
+            skipped.append((line, _("no address")))
+            continue
+        if len(address) > 200:
+            skipped.append((line, _("the address is longer than 200 characters")))
+            continue
+        try:
+            lat, lon = float(cells["lat"]), float(cells["lon"])
+        except ValueError:
+            skipped.append((line, _("latitude and longitude must be numbers")))
+            continue
+        if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+            skipped.append((line, _("%(lat)s, %(lon)s is not a position") % {"lat": cells["lat"], "lon": cells["lon"]}))
+            continue
+        grid_id = index.locate(lon, lat)
+        if grid_id is None:
+            skipped.append((line, _("the point is in no micro grid")))
+            continue
+        key = spatial.normalise_address(address)
+        if not key:
+            skipped.append((line, _("no address")))
+            continue
+        if key in rows:
+            first = rows[key]
+            if (first[2], first[3]) != (lat, lon):
+                skipped.append((line, _("the same address as line %(line)d with another point")
+                                % {"line": first[0]}))
+            continue
+        rows[key] = (line, address, lat, lon, grid_id)
+    with transaction.atomic():
+        known: dict[str, list] = {}
+        for place in Place.objects.select_for_update():
+            known.setdefault(spatial.normalise_address(place.name), []).append(place)
+        new, changed = [], []
+        for key, (_line, address, lat, lon, grid_id) in rows.items():
+            same = known.get(key)
+            if not same:
+                new.append(Place(micro_grid_id=grid_id, name=address, lat=lat, lon=lon))
+                continue
+            place, *others = same
+            if others:  # the old list spelt it several ways: keep one
+                Place.objects.filter(pk__in=[p.pk for p in others]).delete()
+            place.micro_grid_id, place.name, place.lat, place.lon = grid_id, address, lat, lon
+            changed.append(place)
+        Place.objects.bulk_create(new, batch_size=2000)
+        for place in changed:  # save(): keeps updated_at, which tells the gazetteer to rebuild
+            place.save(update_fields=["micro_grid", "name", "lat", "lon", "updated_at"])
+        record = GridImport.objects.create(kind=GridImport.Kind.PLACES, actor=actor, filename=filename[:200],
+                                           created=len(new), updated=len(changed), skipped=len(skipped))
+        audit_write(actor=actor, action="places_import", obj=record,
+                    data={"file": filename[:200], "created": record.created, "updated": record.updated,
+                          "skipped": len(skipped)})
+    return PlaceImportResult(record.created, record.updated, skipped)
 
 
 # --- Police units -----------------------------------------------------------------------------------

@@ -5,8 +5,10 @@ Both are built once per process and rebuilt when their rows change: each lookup 
 (row count and newest `updated_at`) so a grid imported in another process is seen by the next call here.
 Works the same on SQLite and PostgreSQL: no PostGIS."""
 
+import bisect
 import logging
 import math
+import re
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -68,9 +70,52 @@ class GridIndex:
         return out
 
 
+# What callers and dispatchers put around an address (issue 37): the city and district before it, where they
+# stand relative to it after it.
+# (区 after 小/社/园/景/校/厂/营/城 is a place, not a district: 丽君小区, 园区路.)
+_ADMIN_PREFIX = re.compile(r"^(?:[^省市区县路街巷号\d]{2,8}?(?:省|自治区))?(?:[^省市区县路街巷号\d]{1,7}?市)?"
+                           r"(?:[^省市区县路街巷号\d]{1,6}?(?<![小社园景校厂营城])[区县](?=.{2,}))?")
+_AROUND = re.compile(r"(?:附近|对面|旁边|旁|边上|门口|门前|楼下|周边|一带|路口|那里|这里|那边|这边|处)+$")
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+              "九": 9}
+_CN_NUMBER = re.compile(r"([零〇一二两三四五六七八九十百千]+)号")
+_STREET_NUMBER = re.compile(r"^(.+?[路街巷道])(\d+)号")
+
+
+def _cn_int(text: str) -> int | None:
+    """十八 → 18, 一百零五 → 105, 一二三 → 123: house numbers spoken or typed in Chinese."""
+    if all(ch in _CN_DIGITS for ch in text):
+        return int("".join(str(_CN_DIGITS[ch]) for ch in text))
+    total, digit = 0, 0
+    for ch in text:
+        if ch in _CN_DIGITS:
+            digit = _CN_DIGITS[ch]
+        else:
+            total += (digit or 1) * {"十": 10, "百": 100, "千": 1000}[ch]
+            digit = 0
+    return total + digit
+
+
 def normalise_address(text: str) -> str:
-    """Full-width digits and letters to half-width, no spaces: “中山中路１８号” matches “中山中路18号”."""
-    return "".join(unicodedata.normalize("NFKC", text or "").split())
+    """One spelling for the usual variants of an address: full-width digits and letters to half-width, no
+    spaces or punctuation, no city or district in front (桂林市秀峰区), no “nearby / opposite / at the gate”
+    after it, a number in Chinese as digits (十八号 → 18号), and a bare trailing number read as a house
+    number (中山中路18 → 中山中路18号). “秀峰区中山中路１８号对面” is “中山中路18号”."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = re.sub(r"[\s,，.。、;；:：()（）\-—_#/]+", "", text)
+    text = re.sub(r"^(?:在|位于)", "", text)
+    text = _ADMIN_PREFIX.sub("", text, count=1)
+    text = _AROUND.sub("", text)
+    text = _CN_NUMBER.sub(lambda m: f"{_cn_int(m.group(1))}号", text)
+    if re.search(r"[路街巷道]\d+$", text):
+        text += "号"
+    return text
+
+
+def street_number(normalised: str) -> tuple[str, int] | None:
+    """(street, house number) of a normalised street address, or None (an estate, a landmark)."""
+    m = _STREET_NUMBER.match(normalised)
+    return (m.group(1), int(m.group(2))) if m else None
 
 
 @dataclass(frozen=True)
@@ -85,12 +130,44 @@ class Gazetteer:
     contains the name almost exactly (partial ratio); a shorter one must match the whole name, so a bare
     “18号” does not land on “中山中路18号”. Two different grids tied at the top is no answer."""
 
+    # A house number not in the list lands where the known numbers on both sides of it are, if they are this
+    # close together and in one grid.
+    BRACKET = 40
+
     def __init__(self, rows):
         self.names: list[str] = []
         self.grid_ids: list[int] = []
+        exact: dict[str, set[int]] = {}
+        streets: dict[str, dict[int, set[int]]] = {}
         for name, grid_id in rows:
-            self.names.append(normalise_address(name))
+            key = normalise_address(name)
+            self.names.append(key)
             self.grid_ids.append(grid_id)
+            exact.setdefault(key, set()).add(grid_id)
+            if (parsed := street_number(key)) is not None:
+                streets.setdefault(parsed[0], {}).setdefault(parsed[1], set()).add(grid_id)
+        self.exact = exact
+        self.streets = {street: (sorted(numbers), numbers) for street, numbers in streets.items()}
+
+    def structured(self, query: str) -> GazetteerMatch | None:
+        """The exact address (once normalised), else a house number between two known numbers of the same
+        street in one grid: numbers run along a street, so 中山中路19号 is where 18号 and 20号 are. A number
+        beyond the last known one, or between two grids, is not guessed."""
+        grids = self.exact.get(query)
+        if grids:
+            return GazetteerMatch(query, next(iter(grids)), 100.0) if len(grids) == 1 else None
+        parsed = street_number(query)
+        if parsed is None or parsed[0] not in self.streets:
+            return None
+        street, number = parsed
+        numbers, grids_of = self.streets[street]
+        i = bisect.bisect_left(numbers, number)
+        if i == 0 or i == len(numbers):
+            return None
+        below, above = numbers[i - 1], numbers[i]
+        if above - below > self.BRACKET or grids_of[below] != grids_of[above] or len(grids_of[below]) != 1:
+            return None
+        return GazetteerMatch(f"{street}{below}号", next(iter(grids_of[below])), 95.0)
 
     def __len__(self):
         return len(self.names)
@@ -112,6 +189,8 @@ class Gazetteer:
         return matches[:limit]
 
     def match(self, address: str, *, cutoff: float) -> GazetteerMatch | None:
+        if (exact := self.structured(normalise_address(address))) is not None:
+            return exact
         found = self.candidates(address, cutoff=cutoff, limit=5)
         if not found:
             return None
