@@ -38,15 +38,15 @@ class ReadOnlyInlineMixin(ReadOnlyAdminMixin):
 class UserAdmin(BaseUserAdmin):
     fieldsets = (
         *BaseUserAdmin.fieldsets,
-        (_("Role in Fenliu"), {"fields": ("role", "department")}),
+        (_("Role in Fenliu"), {"fields": ("role", "department", "unit")}),
     )
     add_fieldsets = (
         *BaseUserAdmin.add_fieldsets,
-        (_("Role in Fenliu"), {"classes": ("wide",), "fields": ("role", "department")}),
+        (_("Role in Fenliu"), {"classes": ("wide",), "fields": ("role", "department", "unit")}),
     )
-    list_display = ("username", "first_name", "role", "department", "is_active", "is_staff")
+    list_display = ("username", "first_name", "role", "department", "unit", "is_active", "is_staff")
     list_filter = ("role", "department", "is_active", "is_staff", "is_superuser")
-    list_select_related = ("department",)
+    list_select_related = ("department", "unit")
     search_fields = ("username", "first_name", "last_name", "email")
 
 

@@ -46,6 +46,7 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=~models.Q(role="unit") | models.Q(unit__isnull=False),
                 name="unit_login_has_unit",
+                violation_error_message=_("A police unit's login needs its unit."),
             ),
         ]
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("grids/assignments/<int:pk>/hand-over/", views.assignment_hand_over, name="grids-hand-over"),
     path("grids/kpis/", views.police_kpis, name="grids-kpis"),
     path("grids/unplaced/", views.unplaced, name="grids-unplaced"),
+    path("grids/place-preview/", views.place_preview, name="grids-place-preview"),
     path("grids/unplaced/<int:pk>/", views.place_call, name="grids-place-call"),
     path("grids/hotspots/", views.hotspot_list, name="grids-hotspots"),
     path("grids/hotspots/new/", views.hotspot_new, name="grids-hotspot-new"),

@@ -23,7 +23,7 @@ from incidents.forms import VersionField
 from incidents.models import Call, PoliceAssignment
 from incidents.services import call_set_grid, police_finish
 
-from . import selectors, services
+from . import selectors, services, spatial
 from .models import Grid, HotspotCase, HotspotStatus, PatrolCheckIn, PatrolPoint, Team, Unit
 
 CENTRE = (Role.DISPATCHER, Role.SUPERVISOR)
@@ -202,6 +202,18 @@ def place_call(request, pk):
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("grids-unplaced")
+
+
+@role_required(*CENTRE)
+def place_preview(request):
+    """Where a typed address lands, as the dispatcher types it on the new-call form (issue 37): the micro
+    grid the gazetteer puts it on, or the nearest known places when it is not sure."""
+    address = (request.GET.get("address") or "").strip()[:200]
+    placement = spatial.locate(lat=None, lon=None, address=address) if address else None
+    grid = Grid.objects.filter(pk=placement.grid_id).first() if placement and placement.grid_id else None
+    return render(request, "grids/_place_preview.html", {
+        "address": address, "grid": grid, "matched": placement.detail if placement else "",
+        "suggestions": [] if grid or not address else selectors.placement_suggestions(address)})
 
 
 # --- Hotspot cases ---------------------------------------------------------------------------------------

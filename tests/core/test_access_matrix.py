@@ -177,6 +177,7 @@ MATRIX = {
     "grids/assignments/<int:pk>/hand-over/": post(allow(302, DISPATCHER), pk="assignment"),
     "grids/kpis/": get(allow(200, *CENTRE)),
     "grids/unplaced/": get(allow(200, *CENTRE)),
+    "grids/place-preview/": get(allow(200, *CENTRE), query="address=中山中路18号"),
     "grids/unplaced/<int:pk>/": post(allow(302, DISPATCHER), pk="call_new"),
     "grids/hotspots/": get(allow(200, *CENTRE)),
     "grids/hotspots/new/": post(allow(302, *CENTRE)),

@@ -91,6 +91,47 @@ def test_the_centre_hears_a_new_call_and_a_department_only_its_own_slips(
     async_to_sync(scenario)()
 
 
+def test_a_unit_hears_its_own_calls_only(dispatcher, make_call, django_capture_on_commit_callbacks):
+    """A unit's phone page (issue 37) is told when the centre sends it a call and when the call is stamped;
+    another unit hears nothing of it."""
+    from grids.models import Unit
+    from grids.services import police_arrive
+    from tests.factories import UnitFactory
+
+    mine = UnitFactory(code="PT-L1", kind=Unit.Kind.PATROL)
+    other = UnitFactory(code="PT-L2", kind=Unit.Kind.PATROL)
+    officer = UserFactory(username="live_unit_1", role=Role.UNIT, unit=mine)
+    stranger = UserFactory(username="live_unit_2", role=Role.UNIT, unit=other)
+    assert live.groups_for(officer) == [f"unit-{mine.pk}"]
+
+    async def scenario():
+        phone, ok, _code = await _connect(officer)
+        assert ok
+        theirs, _ok, _code = await _connect(stranger)
+
+        def dispatch_and_arrive():
+            with django_capture_on_commit_callbacks(execute=True):
+                call = make_call(content="两人在店门口推搡")
+            with django_capture_on_commit_callbacks(execute=True):
+                assignment = call_services.call_assign_police(actor=dispatcher, call_pk=call.pk, unit=mine)
+            return assignment
+
+        assignment = await sync_to_async(dispatch_and_arrive)()
+        assert "unit" in (await phone.receive_json_from(timeout=2))["topics"]
+
+        def arrive():
+            with django_capture_on_commit_callbacks(execute=True):
+                police_arrive(actor=officer, assignment_pk=assignment.pk)
+
+        await sync_to_async(arrive)()
+        assert "unit" in (await phone.receive_json_from(timeout=2))["topics"]
+        assert await theirs.receive_nothing(timeout=0.3)
+        for communicator in (phone, theirs):
+            await communicator.disconnect()
+
+    async_to_sync(scenario)()
+
+
 def test_nothing_is_sent_for_a_change_that_rolled_back(dispatcher, django_capture_on_commit_callbacks):
     from tests.factories import call_data
 

@@ -273,8 +273,10 @@ def test_screens_that_stop_reading_or_vanish_hold_nobody_up(push_server, dispatc
 
 
 def test_leaving_the_workbench_lets_go_of_the_call_at_once(page, live_server, login, dispatcher):
-    call = services.call_intake(actor=dispatcher, data=call_data(content=NOISE)).call
+    # The call comes in after the login: the workbench the login lands on must not hold it already, or its
+    # release as that page goes could land after this page's claim.
     login(page, dispatcher)
+    call = services.call_intake(actor=dispatcher, data=call_data(content=NOISE)).call
     page.goto(f"{live_server.url}/dispatch/?call={call.pk}")
     page.wait_for_selector('#claim-bar[data-state="mine"]')
     call.refresh_from_db()

@@ -97,3 +97,23 @@ def test_a_unit_stamps_arrival_on_its_phone_and_the_kpi_page_reflects_it(browser
         assert "100" in row.inner_text()
         assert "100" in desk.locator("#kpi-total").inner_text()
         shot(desk, "unit-04-kpis-reflect-arrival")
+
+
+def test_a_typed_demo_address_lands_on_its_micro_grid(page, live_server, login, shot, dispatcher):
+    import random
+
+    from grids.demo import seed_xiufeng
+    from incidents.models import Call
+
+    seed_xiufeng(random.Random(1))
+    login(page, dispatcher)
+    page.goto(f"{live_server.url}/calls/new/")
+    page.fill("#id_content", "有人在店门口吵架")
+    page.fill("#id_caller_phone", "13812345678")
+    page.fill("#id_address", "秀峰区中山中路１８号对面")
+    page.wait_for_selector('#place-found[data-grid="XF-L2-S1-M3"]')
+    shot(page, "unit-05-new-call-address-placed")
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")
+    call = Call.objects.get(caller_phone="13812345678")
+    assert call.micro_grid.code == "XF-L2-S1-M3" and call.lat is None

@@ -137,3 +137,14 @@ def test_the_admin_upload_lists_skipped_rows(client, layer, admin_user):
     html = client.post(url, {"file": upload}).content.decode()
     assert 'id="skipped-rows"' in html and "<td>7</td>" in html
     assert Place.objects.count() == 3
+
+
+def test_the_new_call_form_says_where_a_typed_address_lands(client, dispatcher):
+    seed_xiufeng(random.Random(1))
+    client.force_login(dispatcher)
+    url = reverse("grids-place-preview")
+    found = client.get(url, {"address": "秀峰区中山中路１８号对面"}).content.decode()
+    assert 'data-grid="XF-L2-S1-M3"' in found and "中心广场" in found
+    missing = client.get(url, {"address": "不存在路1号"}).content.decode()
+    assert 'id="place-missing"' in missing
+    assert client.get(url).content.decode().strip() == ""
