@@ -117,3 +117,37 @@ def test_a_typed_demo_address_lands_on_its_micro_grid(page, live_server, login, 
         page.click("button[type=submit].primary")
     call = Call.objects.get(caller_phone="13812345678")
     assert call.micro_grid.code == "XF-L2-S1-M3" and call.lat is None
+
+
+def test_u_then_the_arrow_keys_send_another_unit(page, live_server, login, dispatcher, patrols):
+    call = services.call_intake(actor=dispatcher, data=call_data(content=FIGHT, **HERE)).call
+    login(page, dispatcher)
+    page.goto(f"{live_server.url}/dispatch/?call={call.pk}")
+    page.wait_for_selector('#claim-bar[data-state="mine"]')
+    page.keyboard.press("u")
+    assert page.evaluate("document.activeElement.id") == "f-unit"
+    assert page.locator("#f-unit").input_value() == str(patrols["busy"].pk)  # nearest and free here
+    page.keyboard.press("ArrowDown")
+    assert page.locator("#f-unit").input_value() == str(patrols["free"].pk)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assignment = PoliceAssignment.objects.get(call=call)
+    assert assignment.unit == patrols["free"] and assignment.selection == "manual"
+
+
+def test_the_phone_reports_its_position_and_the_page_says_how_fresh_it_is(browser, live_server, login, shot,
+                                                                        patrols):
+    from tests.e2e.conftest import bounded_page
+
+    officer = UserFactory(username="pt_far", role=Role.UNIT, unit=patrols["far"])
+    with bounded_page(browser, {"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                      geolocation={"latitude": 25.2901, "longitude": 110.2811},
+                      permissions=["geolocation"]) as phone:
+        login(phone, officer)
+        assert "尚未上报位置" in phone.locator("#position-state").inner_text()
+        with phone.expect_navigation():
+            phone.locator("#report-position").tap()
+        assert phone.locator("#position-state.fresh").is_visible()
+        shot(phone, "unit-06-phone-position-reported")
+    patrols["far"].refresh_from_db()
+    assert (round(patrols["far"].last_lat, 4), round(patrols["far"].last_lon, 4)) == (25.2901, 110.2811)
