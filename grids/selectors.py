@@ -168,7 +168,9 @@ def _kpi_aggregates() -> dict:
     suburban = timedelta(minutes=settings.POLICE_ARRIVAL_TARGET_SUBURBAN_MINUTES)
     result = PoliceAssignment.Result
     return {
-        "dispatched": Count("id", distinct=True),
+        # A call a station pushed on to its workstation is counted once, where it was attended (“pushed”
+        # says how many the station sent on).
+        "dispatched": Count("id", filter=~Q(result=result.PUSHED), distinct=True),
         "arrived": Count("id", filter=Q(arrived_at__isnull=False), distinct=True),
         "within_1": Count("id", filter=within(1), distinct=True),
         "within_3": Count("id", filter=within(3), distinct=True),
@@ -176,11 +178,11 @@ def _kpi_aggregates() -> dict:
         "on_target": Count("id", distinct=True, filter=(
             Q(unit__area="urban", arrived_at__lte=F("dispatched_at") + urban)
             | Q(unit__area="suburban", arrived_at__lte=F("dispatched_at") + suburban))),
-        # A station's call pushed on to its workstation is counted where it is finished, not twice.
         "finished": Count("id", filter=Q(finished_at__isnull=False) & ~Q(result=result.PUSHED), distinct=True),
         "on_scene": Count("id", filter=Q(result=result.ON_SCENE), distinct=True),
         "transferred": Count("id", filter=Q(result=result.TRANSFERRED), distinct=True),
         "handed_over": Count("id", filter=Q(result=result.HANDED_OVER), distinct=True),
+        "pushed": Count("id", filter=Q(result=result.PUSHED), distinct=True),
     }
 
 

@@ -564,12 +564,25 @@ class CallWeek(SlipLife):
         """When the unit will tap its page: arrival mostly within the 1-3-5 minute targets (seed 004), with a
         tail of late ones; “on the way” early in the trip; most finished within the hour."""
         rng = self.rng
+        workstation = next((u for u in login.unit.bound_units.filter(kind="workstation")
+                            if u.code in self.unit_logins), None)
+        if workstation is not None and rng.random() < 0.3:
+            # A street call the station sends on to its bound workstation, which dispatches (seed 003).
+            self._at(when + self._minutes(0.5, 2), self._push, spec, assignment_pk, login, workstation)
+            return
         band = rng.choices([b for b, _ in ARRIVAL_BANDS], weights=[w for _, w in ARRIVAL_BANDS])[0]
         arrive = when + timedelta(minutes=rng.uniform(*band))
         self._at(when + (arrive - when) * rng.uniform(0.1, 0.3), self._unit_tap, "en_route", assignment_pk, login)
         self._at(arrive, self._unit_tap, "arrive", assignment_pk, login)
         if rng.random() < 0.9:
             self._at(arrive + self._minutes(8, 45), self._police_finish, spec, assignment_pk, login)
+
+    def _push(self, when, spec: _Spec, assignment_pk: int, login: User, workstation) -> None:
+        from grids import services as grid_services
+
+        pushed = grid_services.police_push(actor=login, assignment_pk=assignment_pk, workstation_pk=workstation.pk,
+                                           note="街面警情，推送警务站处置")
+        self._plan_stamps(when, spec, pushed.pk, self.unit_logins[workstation.code])
 
     def _unit_tap(self, when, step: str, assignment_pk: int, login: User) -> None:
         from grids import services as grid_services

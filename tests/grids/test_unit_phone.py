@@ -177,6 +177,11 @@ def test_a_station_pushes_a_street_call_to_its_bound_workstation_only(dispatcher
     assert assignment.result == "pushed" and pushed.call.status == CallStatus.ASSIGNED
     # The workstation takes it from there on its own page.
     police_arrive(actor=login(bound), assignment_pk=pushed.pk)
+    # The call counts once, where it was attended; the station's row says it pushed one on.
+    kpis = police_kpis(timezone.now() - timedelta(hours=1), timezone.now() + timedelta(hours=1))
+    rows = {row["unit"].code: row for row in kpis["units"]}
+    assert (rows["S1"]["dispatched"], rows["S1"]["pushed"], rows["W1"]["dispatched"]) == (0, 1, 1)
+    assert kpis["total"]["dispatched"] == 1
 
 
 # --- Positions -----------------------------------------------------------------------------------------
