@@ -51,9 +51,12 @@ def placement_suggestions(address: str, limit: int = 3) -> list[tuple[Grid, str,
 
 
 def call_position(call) -> tuple[float, float] | None:
-    """(lat, lon) of a call: its own point, else a point inside its micro grid."""
+    """(lat, lon) of a call: its own point, else the point of the address-list entry its address matched, else a
+    point inside its micro grid."""
     if call.lat is not None and call.lon is not None:
         return call.lat, call.lon
+    if call.place_id is not None and call.place.lat is not None and call.place.lon is not None:
+        return call.place.lat, call.place.lon
     if call.micro_grid_id and call.micro_grid.boundary:
         return spatial.grid_centre(call.micro_grid.boundary)
     return None
@@ -147,7 +150,7 @@ def open_assignments():
     from incidents.models import PoliceAssignment
 
     return (PoliceAssignment.objects.filter(finished_at__isnull=True)
-            .select_related("call", "call__micro_grid", "unit").order_by("dispatched_at"))
+            .select_related("call", "call__micro_grid", "call__place", "unit").order_by("dispatched_at"))
 
 
 def waiting_police_calls():
@@ -155,7 +158,7 @@ def waiting_police_calls():
     from incidents.models import CALL_QUEUE_STATUSES, Call
 
     return (Call.objects.filter(status__in=CALL_QUEUE_STATUSES, suggested_police=True)
-            .select_related("micro_grid").order_by("-received_at"))
+            .select_related("micro_grid", "place").order_by("-received_at"))
 
 
 def _kpi_aggregates() -> dict:

@@ -123,6 +123,7 @@ class GazetteerMatch:
     name: str
     grid_id: int
     score: float
+    place_id: int | None = None  # the address-list entry matched (its point stands for the call's)
 
 
 class Gazetteer:
@@ -135,17 +136,21 @@ class Gazetteer:
     BRACKET = 40
 
     def __init__(self, rows):
+        """`rows`: (name, micro grid id) or (name, micro grid id, place id)."""
         self.names: list[str] = []
         self.grid_ids: list[int] = []
-        exact: dict[str, set[int]] = {}
-        streets: dict[str, dict[int, set[int]]] = {}
-        for name, grid_id in rows:
+        self.place_ids: list[int | None] = []
+        exact: dict[str, dict[int, int | None]] = {}
+        streets: dict[str, dict[int, dict[int, int | None]]] = {}
+        for name, grid_id, *place in rows:
+            place_id = place[0] if place else None
             key = normalise_address(name)
             self.names.append(key)
             self.grid_ids.append(grid_id)
-            exact.setdefault(key, set()).add(grid_id)
+            self.place_ids.append(place_id)
+            exact.setdefault(key, {}).setdefault(grid_id, place_id)
             if (parsed := street_number(key)) is not None:
-                streets.setdefault(parsed[0], {}).setdefault(parsed[1], set()).add(grid_id)
+                streets.setdefault(parsed[0], {}).setdefault(parsed[1], {}).setdefault(grid_id, place_id)
         self.exact = exact
         self.streets = {street: (sorted(numbers), numbers) for street, numbers in streets.items()}
 
@@ -155,7 +160,10 @@ class Gazetteer:
         beyond the last known one, or between two grids, is not guessed."""
         grids = self.exact.get(query)
         if grids:
-            return GazetteerMatch(query, next(iter(grids)), 100.0) if len(grids) == 1 else None
+            if len(grids) != 1:
+                return None
+            (grid_id, place_id), = grids.items()
+            return GazetteerMatch(query, grid_id, 100.0, place_id)
         parsed = street_number(query)
         if parsed is None or parsed[0] not in self.streets:
             return None
@@ -165,9 +173,10 @@ class Gazetteer:
         if i == 0 or i == len(numbers):
             return None
         below, above = numbers[i - 1], numbers[i]
-        if above - below > self.BRACKET or grids_of[below] != grids_of[above] or len(grids_of[below]) != 1:
+        if above - below > self.BRACKET or set(grids_of[below]) != set(grids_of[above]) or len(grids_of[below]) != 1:
             return None
-        return GazetteerMatch(f"{street}{below}号", next(iter(grids_of[below])), 95.0)
+        (grid_id, place_id), = grids_of[below].items()
+        return GazetteerMatch(f"{street}{below}号", grid_id, 95.0, place_id)
 
     def __len__(self):
         return len(self.names)
@@ -184,7 +193,7 @@ class Gazetteer:
                 score = fuzz.ratio(name, query)
                 if score < cutoff:
                     continue
-            matches.append(GazetteerMatch(name, self.grid_ids[idx], score))
+            matches.append(GazetteerMatch(name, self.grid_ids[idx], score, self.place_ids[idx]))
         matches.sort(key=lambda m: (-m.score, -len(m.name), m.grid_id))
         return matches[:limit]
 
@@ -246,7 +255,7 @@ def _place_stamp():
 def _build_gazetteer() -> Gazetteer:
     from .models import Place
 
-    return Gazetteer(Place.objects.order_by("micro_grid__code", "name").values_list("name", "micro_grid_id"))
+    return Gazetteer(Place.objects.order_by("micro_grid__code", "name").values_list("name", "micro_grid_id", "pk"))
 
 
 _index = _Cached(_grid_stamp, _build_index)
@@ -272,6 +281,7 @@ class Placement:
     grid_id: int | None
     method: str  # "point", "address" or ""
     detail: str = ""
+    place_id: int | None = None  # placed by address: the address-list entry it matched
 
 
 def locate(*, lat: float | None, lon: float | None, address: str = "") -> Placement:
@@ -283,23 +293,25 @@ def locate(*, lat: float | None, lon: float | None, address: str = "") -> Placem
     if address:
         match = gazetteer().match(address, cutoff=settings.GAZETTEER_MIN_SCORE)
         if match is not None:
-            return Placement(match.grid_id, "address", match.name)
+            return Placement(match.grid_id, "address", match.name, match.place_id)
     return Placement(None, "")
 
 
 def place(lat: float | None = None, lon: float | None = None, address: str = ""):
-    """The micro grid (a Grid) for a call at intake, or None when neither its point nor its address is known.
-    Never raises: a call is registered even if placing it fails."""
-    from .models import Grid
+    """Where a call is at intake: (its micro grid, the address-list Place its address matched), each None when
+    not known; the Place only when the call has no point of its own. Never raises: a call is registered even
+    if placing it fails."""
+    from .models import Grid, Place
 
     try:
         placement = locate(lat=lat, lon=lon, address=address)
     except Exception:  # noqa: BLE001 - placing is a help, intake must not fail because of it
         logger.exception("placing a call failed")
-        return None
+        return None, None
     if placement.grid_id is None:
-        return None
-    return Grid.objects.filter(pk=placement.grid_id).first()
+        return None, None
+    place = Place.objects.filter(pk=placement.place_id).first() if placement.place_id else None
+    return Grid.objects.filter(pk=placement.grid_id).first(), place
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

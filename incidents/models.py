@@ -65,6 +65,10 @@ class Call(models.Model):
     micro_grid = models.ForeignKey("grids.Grid", verbose_name=_("micro grid"), null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="calls",
                                    limit_choices_to={"level": "micro"})
+    # The address-list entry the call's address matched at intake (issue 37), when it came without a point:
+    # that entry's point stands for the call's in choosing the nearest unit (grids.selectors.call_position).
+    place = models.ForeignKey("grids.Place", verbose_name=_("address-list entry"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(_("status"), max_length=12, choices=CallStatus.choices, default=CallStatus.NEW)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("entered by"), null=True,
                                    blank=True, on_delete=models.PROTECT, related_name="+")

@@ -80,7 +80,8 @@ def call_intake(*, actor, data: dict) -> IntakeResult:
     repeats = call_repeats(phone=data["caller_phone"], address=data.get("address", ""),
                            received_at=data["received_at"], category_code=top.code if top else None)
     if not data.get("micro_grid"):  # place it on its micro grid by point, else by address (grids.spatial)
-        data = {**data, "micro_grid": spatial.place(data.get("lat"), data.get("lon"), data.get("address", ""))}
+        grid, place = spatial.place(data.get("lat"), data.get("lon"), data.get("address", ""))
+        data = {**data, "micro_grid": grid, "place": place}
     try:
         with transaction.atomic():
             call = Call.objects.create(
@@ -347,7 +348,9 @@ def call_set_grid(*, actor, call_pk: int, grid) -> Call:
         call = _lock_call(call_pk)
         before = call.micro_grid.code if call.micro_grid_id else ""
         call.micro_grid = grid
-        call.save(update_fields=["micro_grid"])
+        if call.place_id is not None and (grid is None or call.place.micro_grid_id != grid.pk):
+            call.place = None  # the matched address was not where the call is: its point no longer stands
+        call.save(update_fields=["micro_grid", "place"])
         audit_write(actor=actor, action="call_grid", obj=call, call=call, from_state=before,
                     to_state=grid.code if grid else "")
     return call

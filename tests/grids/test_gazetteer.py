@@ -148,3 +148,24 @@ def test_the_new_call_form_says_where_a_typed_address_lands(client, dispatcher):
     missing = client.get(url, {"address": "不存在路1号"}).content.decode()
     assert 'id="place-missing"' in missing
     assert client.get(url).content.decode().strip() == ""
+
+
+def test_a_call_placed_by_its_address_is_measured_from_that_address(make_call):
+    """The nearest unit to a call with only a typed address is chosen from the matched address's point, not
+    from the middle of its grid."""
+    from grids.models import Unit
+    from grids.selectors import call_position, unit_choices
+    from tests.factories import UnitFactory
+
+    seed_xiufeng(random.Random(1))
+    place = Place.objects.get(name="中山中路18号")
+    call = make_call(address="秀峰区中山中路18号附近", lat=None, lon=None)
+    assert call.place == place and call_position(call) == (place.lat, place.lon)
+    at_the_door = UnitFactory(code="PT-DOOR", kind=Unit.Kind.PATROL, base_lat=place.lat, base_lon=place.lon + 0.0005)
+    assert unit_choices(call)[1] == at_the_door
+    # Moved by hand to another grid, the address's point no longer stands for the call.
+    from incidents.services import call_set_grid
+
+    other = Grid.objects.get(code="XF-L3-S1-M1")
+    call = call_set_grid(actor=call.created_by, call_pk=call.pk, grid=other)
+    assert call.place is None
