@@ -337,8 +337,7 @@ def unit_page(request):
         # The centre opens a unit's page from the list of units (to see what its phone shows).
         return render(request, "grids/unit_list.html", {"nav": "grids", "units": Unit.objects.all()})
     unit = _unit_of(request)
-    return render(request, "grids/unit.html", {"nav": "unit", "stamp_form": StampForm(),
-                                               **selectors.unit_page_context(unit)})
+    return render(request, "grids/unit.html", {"nav": "unit", **selectors.unit_page_context(unit)})
 
 
 @require_POST

@@ -231,3 +231,18 @@ def test_the_page_marks_a_stale_position(client, patrols, login):
     client.force_login(login(unit))
     html = client.get(reverse("unit-page")).content.decode()
     assert 'id="position-state" class="stale"' in html
+
+
+def test_the_centre_records_a_position_given_by_radio_on_the_units_page(client, dispatcher, patrols):
+    unit = patrols["far"]
+    client.force_login(dispatcher)
+    page = client.get(reverse("unit-page"), {"unit": unit.code}).content.decode()
+    assert 'id="radio-position-form"' in page and 'id="report-position"' not in page
+    url = reverse("unit-position") + f"?unit={unit.code}"
+    assert client.post(url, {"lat": "25.29", "lon": "110.28"}).status_code == 302
+    unit.refresh_from_db()
+    assert (unit.last_lat, unit.last_lon) == (25.29, 110.28)
+    bad = client.post(url, {"lat": "abc", "lon": "110.28"}, follow=True).content.decode()
+    assert "位置无效" in bad
+    unit.refresh_from_db()
+    assert (unit.last_lat, unit.last_lon) == (25.29, 110.28)
