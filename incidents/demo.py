@@ -562,7 +562,7 @@ class CallWeek(SlipLife):
 
     def _plan_stamps(self, when, spec: _Spec, assignment_pk: int, login: User) -> None:
         """When the unit will tap its page: arrival mostly within the 1-3-5 minute targets (seed 004), with a
-        tail of late ones; “on the way” early in the trip; most finished within the hour."""
+        tail of late ones; “on the way” early in the trip; finished within the hour."""
         rng = self.rng
         workstation = next((u for u in login.unit.bound_units.filter(kind="workstation")
                             if u.code in self.unit_logins), None)
@@ -574,8 +574,8 @@ class CallWeek(SlipLife):
         arrive = when + timedelta(minutes=rng.uniform(*band))
         self._at(when + (arrive - when) * rng.uniform(0.1, 0.3), self._unit_tap, "en_route", assignment_pk, login)
         self._at(arrive, self._unit_tap, "arrive", assignment_pk, login)
-        if rng.random() < 0.9:
-            self._at(arrive + self._minutes(8, 45), self._police_finish, spec, assignment_pk, login)
+        # Finished on scene within the hour; one still there at the demo's now stays open on its page.
+        self._at(arrive + self._minutes(8, 45), self._police_finish, spec, assignment_pk, login)
 
     def _push(self, when, spec: _Spec, assignment_pk: int, login: User, workstation) -> None:
         from grids import services as grid_services

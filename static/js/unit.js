@@ -21,4 +21,24 @@
       state.className = "stale";
     }, { enableHighAccuracy: true, timeout: 10000, maximumAge: 30000 });
   });
+
+  // The page refreshes itself when the centre sends a call or a stamp lands (data-live). Not while the officer
+  // is typing a reason or choosing a workstation: that refresh waits until they leave the field.
+  let deferred = false;
+  document.body.addEventListener("htmx:beforeRequest", (e) => {
+    const page = document.getElementById("unit-page");
+    if (!page || e.detail.elt !== page) return;
+    const active = document.activeElement;
+    const editing = active && page.contains(active) && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName);
+    const typed = Array.from(page.querySelectorAll("details[open] input")).some((i) => i.value);
+    if (editing || typed) { e.preventDefault(); deferred = true; }
+  });
+  document.addEventListener("focusout", () => {
+    if (!deferred) return;
+    deferred = false;
+    setTimeout(() => {
+      const page = document.getElementById("unit-page");
+      if (page) page.dispatchEvent(new CustomEvent("refresh"));
+    }, 300);
+  });
 })();

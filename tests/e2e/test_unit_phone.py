@@ -66,8 +66,10 @@ def test_a_unit_stamps_arrival_on_its_phone_and_the_kpi_page_reflects_it(browser
         assert phone.url.endswith("/unit/")
         job = phone.locator(f'article[data-assignment="{assignment.pk}"]')
         assert FIGHT in job.inner_text()
-        # Nothing wider than the phone: the page is usable at 390 px without sideways scrolling.
-        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        # Nothing wider than the phone: usable from 360 to 414 px without sideways scrolling.
+        for width in (360, 414, 390):
+            phone.set_viewport_size({"width": width, "height": 844})
+            assert phone.evaluate("document.documentElement.scrollWidth") <= width, width
         shot(phone, "unit-02-phone-dispatched")
         with phone.expect_navigation():
             job.locator("button[value=en_route]").tap()
@@ -151,3 +153,20 @@ def test_the_phone_reports_its_position_and_the_page_says_how_fresh_it_is(browse
         shot(phone, "unit-06-phone-position-reported")
     patrols["far"].refresh_from_db()
     assert (round(patrols["far"].last_lat, 4), round(patrols["far"].last_lon, 4)) == (25.2901, 110.2811)
+
+
+def test_a_call_sent_to_the_unit_appears_on_its_open_page(browser, live_server, login, settings, dispatcher,
+                                                         patrols):
+    """The test server has no live channel, so the page falls back to polling (here every second): a call the
+    centre sends shows up without the officer reloading."""
+    from tests.e2e.conftest import bounded_page
+
+    settings.LIVE_POLL_SECONDS = 1
+    officer = UserFactory(username="pt_busy", role=Role.UNIT, unit=patrols["busy"])
+    with bounded_page(browser, {"width": 390, "height": 844}, is_mobile=True, has_touch=True) as phone:
+        login(phone, officer)
+        assert phone.locator("#no-jobs").is_visible()
+        call = services.call_intake(actor=dispatcher, data=call_data(content="有人持刀在街上追打", **HERE)).call
+        assignment = services.call_assign_police(actor=dispatcher, call_pk=call.pk, unit=patrols["busy"])
+        phone.wait_for_selector(f'article[data-assignment="{assignment.pk}"]', timeout=10_000)
+        assert "有人持刀在街上追打" in phone.locator("#unit-page").inner_text()
