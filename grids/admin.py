@@ -153,8 +153,9 @@ class PlaceAdmin(admin.ModelAdmin):
                 form.add_error("file", exc.message)
             else:
                 self.message_user(request, _("Imported %(file)s: %(c)d addresses created, %(u)d updated, %(s)d rows "
-                                             "skipped.") % {"file": upload.name, "c": result.created,
-                                                            "u": result.updated, "s": len(result.skipped)},
+                                             "skipped. Calls waiting to be placed are tried again against the new "
+                                             "list.") % {"file": upload.name, "c": result.created,
+                                                         "u": result.updated, "s": len(result.skipped)},
                                   messages.WARNING if result.skipped else messages.SUCCESS)
                 if not result.skipped:
                     return redirect(reverse("admin:grids_place_changelist"))

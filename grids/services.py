@@ -19,6 +19,7 @@ from shapely.validation import explain_validity
 from core.audit import audit_write
 from core.errors import Conflict, DomainError
 from core.models import Role
+from core.outbox import outbox_put
 from core.roles import acts_for_unit, is_administrator
 from core.times import day_start
 
@@ -428,6 +429,8 @@ def places_import(*, actor, data, filename: str = "") -> PlaceImportResult:
         audit_write(actor=actor, action="places_import", obj=record,
                     data={"file": filename[:200], "created": record.created, "updated": record.updated,
                           "skipped": len(skipped)})
+        # The calls that waited to be placed by hand get another try against the new list, after commit.
+        outbox_put("grids.place_unplaced", {"import": record.pk}, key=f"place-unplaced:{record.pk}")
     return PlaceImportResult(record.created, record.updated, skipped)
 
 

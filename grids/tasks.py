@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from core import outbox
+
 from . import services
 
 
@@ -9,3 +11,11 @@ from . import services
 def hotspots_review() -> int:
     """Close the hotspot cases whose grid has stayed under the threshold for the quiet period."""
     return services.hotspots_review()
+
+
+@outbox.handler("grids.place_unplaced")
+def place_unplaced(payload: dict, key: str) -> int:
+    """Queued by an address-list import: the calls no grid held are placed again by their address."""
+    from incidents.services import calls_place_unplaced
+
+    return calls_place_unplaced()

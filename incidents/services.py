@@ -356,6 +356,28 @@ def call_set_grid(*, actor, call_pk: int, grid) -> Call:
     return call
 
 
+def calls_place_unplaced() -> int:
+    """Place again, by their address, the calls no grid holds (after a city's address list is imported, issue
+    37): each one the gazetteer now places gets its micro grid and matched entry, with an audit row by the
+    system. Returns how many were placed. Idempotent: a placed call is no longer unplaced."""
+    placed = 0
+    pks = list(Call.objects.filter(micro_grid__isnull=True).exclude(address="").values_list("pk", flat=True))
+    for pk in pks:
+        with transaction.atomic():
+            call = _lock_call(pk)
+            if call.micro_grid_id is not None:
+                continue
+            grid, place = spatial.place(call.lat, call.lon, call.address)
+            if grid is None:
+                continue
+            call.micro_grid, call.place = grid, place
+            call.save(update_fields=["micro_grid", "place"])
+            audit_write(actor=None, action="call_grid", obj=call, call=call, from_state="", to_state=grid.code,
+                        reason=_("Placed by the address list"))
+            placed += 1
+    return placed
+
+
 def can_reveal_phone(user, call: Call) -> bool:
     """The dispatcher handling the call, the department holding its slip, and supervisors."""
     if not user.is_authenticated or not user.is_active:

@@ -169,3 +169,18 @@ def test_a_call_placed_by_its_address_is_measured_from_that_address(make_call):
     other = Grid.objects.get(code="XF-L3-S1-M1")
     call = call_set_grid(actor=call.created_by, call_pk=call.pk, grid=other)
     assert call.place is None
+
+
+def test_calls_waiting_to_be_placed_are_placed_by_a_new_address_list(layer, admin_user, make_call,
+                                                                     django_capture_on_commit_callbacks):
+    waiting = make_call(address="秀峰区中山中路１８号门口", lat=None, lon=None)
+    elsewhere = make_call(address="不在名单里的地方", lat=None, lon=None)
+    assert waiting.micro_grid is None
+    with django_capture_on_commit_callbacks(execute=True):
+        places_import(actor=admin_user, data=GOOD_AND_BAD, filename="city.csv")
+    waiting.refresh_from_db()
+    elsewhere.refresh_from_db()
+    assert waiting.micro_grid == layer["M1"] and waiting.place.name == "中山中路18号"
+    assert elsewhere.micro_grid is None
+    row = AuditLog.objects.get(action="call_grid", call=waiting)
+    assert row.actor is None and row.to_state == "M1"
