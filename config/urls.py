@@ -7,6 +7,7 @@ from core import views as core_views
 api_v1 = [
     path("", include("incidents.api_urls")),
     path("", include("diversion.api_urls")),
+    path("", include("grids.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 

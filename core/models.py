@@ -84,7 +84,6 @@ class AuditAction(models.TextChoices):
     POLICE_EN_ROUTE = "police_en_route", _("Police unit on the way")
     POLICE_FINISH = "police_finish", _("Police unit finished")
     POLICE_PUSH = "police_push", _("Call pushed to a workstation")
-    UNIT_POSITION = "unit_position", _("Unit position reported")
     PLACES_IMPORT = "places_import", _("Addresses imported")
     # Mediation
     DISPUTE_STATUS = "dispute_status", _("File status")

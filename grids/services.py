@@ -439,7 +439,9 @@ def places_import(*, actor, data, filename: str = "") -> PlaceImportResult:
 def unit_set_position(*, actor, unit_pk: int, lat, lon, at=None) -> Unit:
     """A unit reports where it is (its handset, or the centre for it); nearest-unit choice uses it while it is
     fresh (UNIT_POSITION_FRESH_MINUTES). `at` is when the position was taken (default now): a report older
-    than the last one kept, or from the future, is refused, so a late-delivered fix never moves a unit back."""
+    than the last one kept, or from the future, is refused, so a late-delivered fix never moves a unit back.
+    A position is a reading, not a decision: it is kept on the unit (the last one and its time), not in the
+    audit log, so a patrol system's feed every few seconds does not flood it."""
     if not acts_for_unit(actor, unit_pk):
         raise PermissionDenied
     try:
@@ -460,7 +462,6 @@ def unit_set_position(*, actor, unit_pk: int, lat, lon, at=None) -> Unit:
                            code="position_older")
         unit.last_lat, unit.last_lon, unit.last_seen_at = lat, lon, at
         unit.save(update_fields=["last_lat", "last_lon", "last_seen_at"])
-        audit_write(actor=actor, action="unit_position", obj=unit, data={"unit": unit.pk, "lat": lat, "lon": lon})
     return unit
 
 

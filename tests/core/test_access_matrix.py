@@ -107,6 +107,7 @@ MATRIX = {
     "api/v1/calls/<int:pk>/claim/": post(allow(200, *CENTRE, anon=401), pk="call_new"),
     "api/v1/calls/<int:pk>/release/": post(allow(200, *CENTRE, anon=401), pk="call_new"),
     "api/v1/calls/<int:pk>/take-over/": post(allow(200, SUPERVISOR, anon=401), pk="call_new"),
+    "api/v1/units/positions/": post(allow(400, *CENTRE, anon=401)),
     "api/v1/slips/": get(allow(200, *CENTRE, STAFF_A, STAFF_B, anon=401)),
     "api/v1/slips/<pk>/": get(allow(200, *CENTRE, STAFF_A, anon=401, staff_b=404), pk="slip_a"),
     "api/v1/slips/<pk>/accept/": post(allow(200, STAFF_A, anon=401, staff_b=404), pk="slip_a"),

@@ -246,3 +246,50 @@ def test_the_centre_records_a_position_given_by_radio_on_the_units_page(client, 
     assert "位置无效" in bad
     unit.refresh_from_db()
     assert (unit.last_lat, unit.last_lon) == (25.29, 110.28)
+
+
+# --- The position feed (a patrol system's or vehicle terminals') ---------------------------------------------
+
+def test_a_position_feed_keeps_the_good_fixes_and_says_why_each_other_was_refused(dispatcher, patrols):
+    from rest_framework.test import APIClient
+
+    now = timezone.now()
+    Unit.objects.filter(pk=patrols["mid"].pk).update(last_lat=25.0, last_lon=110.0, last_seen_at=now)
+    api = APIClient()
+    api.force_authenticate(dispatcher)
+    response = api.post(reverse("api-unit-positions"), {"positions": [
+        {"unit": "P-NEAR", "lat": 25.01, "lon": 110.02, "at": now.isoformat()},
+        {"unit": "P-MID", "lat": 25.5, "lon": 110.5, "at": (now - timedelta(minutes=3)).isoformat()},
+        {"unit": "NOPE", "lat": 25.0, "lon": 110.0},
+        {"unit": "P-FAR", "lat": 25.0, "lon": 110.0, "at": (now + timedelta(hours=2)).isoformat()},
+    ]}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["accepted"], body["refused"]) == (1, 3)
+    assert [r.get("code") for r in body["results"]] == [None, "position_older", "unknown_unit",
+                                                         "position_in_future"]
+    near, mid, far = (Unit.objects.get(pk=patrols[k].pk) for k in ("near", "mid", "far"))
+    assert (near.last_lat, near.last_lon) == (25.01, 110.02)
+    assert (mid.last_lat, mid.last_lon) == (25.0, 110.0) and far.last_seen_at is None
+
+
+@pytest.mark.parametrize("body", [{"positions": []}, {"positions": [{"unit": "P-NEAR", "lat": 95, "lon": 110}]},
+                                  {"positions": "P-NEAR"}, {}])
+def test_a_feed_that_is_not_a_list_of_positions_keeps_nothing(dispatcher, patrols, body):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(dispatcher)
+    response = api.post(reverse("api-unit-positions"), body, format="json")
+    assert response.status_code == 400
+    assert all(isinstance(m, str) for messages in response.json().values() for m in messages)  # flat
+    assert not Unit.objects.filter(last_seen_at__isnull=False).exists()
+
+
+def test_only_the_centre_feeds_positions(client, patrols, login):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(login(patrols["near"]))
+    body = {"positions": [{"unit": "P-NEAR", "lat": 25.0, "lon": 110.0}]}
+    assert api.post(reverse("api-unit-positions"), body, format="json").status_code == 403
