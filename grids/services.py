@@ -419,8 +419,9 @@ def places_import(*, actor, data, filename: str = "") -> PlaceImportResult:
             place, *others = same
             if others:  # the old list spelt it several ways: keep one
                 Place.objects.filter(pk__in=[p.pk for p in others]).delete()
-            place.micro_grid_id, place.name, place.lat, place.lon = grid_id, address, lat, lon
-            changed.append(place)
+            if (place.micro_grid_id, place.name, place.lat, place.lon) != (grid_id, address, lat, lon) or others:
+                place.micro_grid_id, place.name, place.lat, place.lon = grid_id, address, lat, lon
+                changed.append(place)
         Place.objects.bulk_create(new, batch_size=2000)
         for place in changed:  # save(): keeps updated_at, which tells the gazetteer to rebuild
             place.save(update_fields=["micro_grid", "name", "lat", "lon", "updated_at"])

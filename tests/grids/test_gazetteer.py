@@ -184,3 +184,10 @@ def test_calls_waiting_to_be_placed_are_placed_by_a_new_address_list(layer, admi
     assert elsewhere.micro_grid is None
     row = AuditLog.objects.get(action="call_grid", call=waiting)
     assert row.actor is None and row.to_state == "M1"
+
+
+def test_the_same_list_imported_twice_changes_nothing_the_second_time(layer, admin_user):
+    first = places_import(actor=admin_user, data=GOOD_AND_BAD, filename="city.csv")
+    again = places_import(actor=admin_user, data=GOOD_AND_BAD, filename="city.csv")
+    assert (first.created, again.created, again.updated) == (3, 0, 0)
+    assert Place.objects.count() == 3
