@@ -219,7 +219,7 @@ def unit_page_context(unit: Unit, now=None) -> dict:
     if unit.last_seen_at is not None:
         age = now - unit.last_seen_at
         position = {"lat": unit.last_lat, "lon": unit.last_lon, "at": unit.last_seen_at,
-                    "minutes": int(age.total_seconds() // 60), "stale": age > fresh}
+                    "minutes": max(0, int(age.total_seconds() // 60)), "stale": age > fresh}
     return {
         "unit": unit,
         "open_assignments": open_rows,
