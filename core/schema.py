@@ -3,8 +3,9 @@ responses, the errors every operation can give, each with the body it really has
 
 - 400: `{"detail", "code"}` for a refused request (a domain rule, an unreadable body, a bad page number), or
   `{field: [message, ...]}` for invalid input;
-- 401 without credentials, 403 for a role that may not, 404 outside the user's scope, 429 when throttled:
-  `{"detail"}` (and `code` for domain errors)."""
+- 401 without credentials, 403 for a role that may not, 404 outside the user's scope, 415 for a body an
+  operation that reads JSON only cannot read, 429 when throttled: `{"detail"}` (and `code` for domain
+  errors)."""
 
 from drf_spectacular.openapi import AutoSchema
 
@@ -26,6 +27,7 @@ DESCRIPTIONS = {
     "403": "Not allowed for this user's role.",
     "404": "Not found in this user's scope.",
     "409": "The record changed, or is not in a state that allows this.",
+    "415": "The body is not in a media type this operation reads; nothing was written.",
     "429": "Too many requests for this token; see Retry-After.",
 }
 
@@ -41,7 +43,7 @@ class FenliuAutoSchema(AutoSchema):
             codes.append("400")
         if "{" in self.path or listing:  # an id outside the scope, or a page past the end
             codes.append("404")
-        codes += [c for c in responses if c in ("400", "404", "409")]
+        codes += [c for c in responses if c in ("400", "404", "409", "415")]
         for code in sorted(set(codes)):
             body = INVALID if code == "400" else ERROR
             response = responses.setdefault(code, {"description": DESCRIPTIONS[code]})

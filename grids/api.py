@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import DomainError
+from core.parsers import BoundedJSONParser
 from core.roles import CanTakeCalls
 
 from . import services
@@ -55,6 +56,8 @@ class PositionFeedResultSerializer(serializers.Serializer):
 
 class UnitPositionsApi(APIView):
     permission_classes = [CanTakeCalls]
+    # A list of objects is JSON: form and multipart bodies cannot carry it.
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(
         request=PositionFeedSerializer,
@@ -62,6 +65,7 @@ class UnitPositionsApi(APIView):
             200: OpenApiResponse(PositionFeedResultSerializer,
                                  description="Each position kept or refused, in the order sent."),
             400: OpenApiResponse(description="Not a list of positions; nothing was kept."),
+            415: OpenApiResponse(description="The body is not JSON; nothing was kept."),  # body: core.schema
         },
     )
     def post(self, request):

@@ -293,3 +293,14 @@ def test_only_the_centre_feeds_positions(client, patrols, login):
     api.force_authenticate(login(patrols["near"]))
     body = {"positions": [{"unit": "P-NEAR", "lat": 25.0, "lon": 110.0}]}
     assert api.post(reverse("api-unit-positions"), body, format="json").status_code == 403
+
+
+def test_a_feed_that_is_not_json_is_refused(dispatcher, patrols):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(dispatcher)
+    response = api.post(reverse("api-unit-positions"), "unit=P-NEAR&lat=25&lon=110",
+                        content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+    assert not Unit.objects.filter(last_seen_at__isnull=False).exists()
