@@ -574,6 +574,26 @@ def police_push(*, actor, assignment_pk: int, workstation_pk: int, note: str = "
     return pushed
 
 
+UNIT_TAPS = ("en_route", "arrive", "on_scene", "transfer", "push")
+
+
+def unit_tap(*, actor, assignment_pk: int, step: str, note: str = "", workstation_pk: int | None = None):
+    """One tap on a unit's phone page (issue 37), each stamped by the server: on the way, arrived, finished on
+    scene, transferred to the station, or (a station) pushed to a bound workstation."""
+    from incidents.services import police_finish
+
+    if step == "en_route":
+        return police_en_route(actor=actor, assignment_pk=assignment_pk)
+    if step == "arrive":
+        return police_arrive(actor=actor, assignment_pk=assignment_pk)
+    if step == "push":
+        return police_push(actor=actor, assignment_pk=assignment_pk, workstation_pk=workstation_pk or 0, note=note)
+    if step in ("on_scene", "transfer"):
+        return police_finish(actor=actor, assignment_pk=assignment_pk,
+                             result="on_scene" if step == "on_scene" else "transferred", note=note)
+    raise DomainError(_("Unknown step."), code="bad_step")
+
+
 def police_hand_over(*, actor, assignment_pk: int, category, department=None, note: str = ""):
     """A street call the patrol attended first (noise, help, a dispute) goes on to a department on a slip:
     the police part ends as “handed over” and the call moves to the diversion path."""

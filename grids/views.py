@@ -21,7 +21,7 @@ from core.times import day_param
 from diversion.models import Category, Department
 from incidents.forms import VersionField
 from incidents.models import Call, PoliceAssignment
-from incidents.services import call_set_grid, police_finish
+from incidents.services import call_set_grid
 
 from . import selectors, services, spatial
 from .models import Grid, HotspotCase, HotspotStatus, PatrolCheckIn, PatrolPoint, Team, Unit
@@ -209,10 +209,9 @@ def place_preview(request):
     """Where a typed address lands, as the dispatcher types it on the new-call form (issue 37): the micro
     grid the gazetteer puts it on, or the nearest known places when it is not sure."""
     address = (request.GET.get("address") or "").strip()[:200]
-    placement = spatial.locate(lat=None, lon=None, address=address) if address else None
-    grid = Grid.objects.filter(pk=placement.grid_id).first() if placement and placement.grid_id else None
+    grid, place = spatial.place(address=address) if address else (None, None)  # as intake will place it
     return render(request, "grids/_place_preview.html", {
-        "address": address, "grid": grid, "matched": placement.detail if placement else "",
+        "address": address, "grid": grid, "matched": place.name if place else "",
         "suggestions": [] if grid or not address else selectors.placement_suggestions(address)})
 
 
@@ -315,8 +314,7 @@ class PositionForm(forms.Form):
 
 
 class StampForm(forms.Form):
-    STEPS = ["en_route", "arrive", "on_scene", "transfer", "push"]
-    step = forms.ChoiceField(choices=[(s, s) for s in STEPS])
+    step = forms.ChoiceField(choices=[(s, s) for s in services.UNIT_TAPS])
     note = forms.CharField(required=False, max_length=500)
     workstation = forms.IntegerField(required=False)
 
@@ -356,16 +354,8 @@ def unit_stamp(request, pk):
             "on_scene": _("Finished on scene: %(time)s."), "transfer": _("Transferred to the station: %(time)s."),
             "push": _("Pushed to the workstation: %(time)s.")}[step]
     try:
-        if step == "en_route":
-            services.police_en_route(actor=request.user, assignment_pk=assignment.pk)
-        elif step == "arrive":
-            services.police_arrive(actor=request.user, assignment_pk=assignment.pk)
-        elif step == "push":
-            services.police_push(actor=request.user, assignment_pk=assignment.pk,
-                                 workstation_pk=form.cleaned_data["workstation"] or 0, note=note)
-        else:
-            police_finish(actor=request.user, assignment_pk=assignment.pk,
-                          result="on_scene" if step == "on_scene" else "transferred", note=note)
+        services.unit_tap(actor=request.user, assignment_pk=assignment.pk, step=step, note=note,
+                          workstation_pk=form.cleaned_data["workstation"])
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

@@ -587,8 +587,7 @@ class CallWeek(SlipLife):
     def _unit_tap(self, when, step: str, assignment_pk: int, login: User) -> None:
         from grids import services as grid_services
 
-        tap = grid_services.police_en_route if step == "en_route" else grid_services.police_arrive
-        tap(actor=login, assignment_pk=assignment_pk)
+        grid_services.unit_tap(actor=login, assignment_pk=assignment_pk, step=step)
 
     def _police_finish(self, when, spec: _Spec, assignment_pk: int, actor: User) -> None:
         result, note = spec.police_outcome
