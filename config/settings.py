@@ -292,6 +292,9 @@ CELERY_BEAT_SCHEDULE = {
                          "schedule": crontab(hour=7, minute=30, day_of_month="1", month_of_year="1,4,7,10")},
     # Daily review (issue 4): yesterday's 警情日研判, city-wide and per large grid (re-runs replace it).
     "daily-review": {"task": "incidents.review.tasks.daily_review_build_due", "schedule": crontab(hour=0, minute=30)},
+    # Backfill (issue 38): any past day with calls and no stored review gets one (a late import, a new site).
+    "review-backfill": {"task": "incidents.review.tasks.daily_reviews_backfill",
+                        "schedule": 60.0 * env_int("REVIEW_BACKFILL_MINUTES", 60, minimum=1)},
     "callers-anonymise": {"task": "incidents.tasks.callers_anonymise", "schedule": crontab(hour=3, minute=20)},
     # Routing quality (issue 35): last week's misses that matter and override rate, to the supervisors.
     "routing-digest": {"task": "diversion.tasks.routing_digest_queue_due",
@@ -483,6 +486,9 @@ REVIEW_HOTSPOT_CALLS = env_int("REVIEW_HOTSPOT_CALLS", HOTSPOT_THRESHOLD, minimu
 REVIEW_HOTSPOT_LIST_LIMIT = env_int("REVIEW_HOTSPOT_LIST_LIMIT", 200, minimum=1)
 # The hour-of-day × weekday heat covers this many days up to the review's day (28 = four of each weekday).
 REVIEW_HEAT_DAYS = env_int("REVIEW_HEAT_DAYS", 28, minimum=7)
+# The backfill builds the missing reviews of past days reaching this far back (about 13 months: a year ago
+# today is always there to compare with).
+REVIEW_BACKFILL_DAYS = env_int("REVIEW_BACKFILL_DAYS", 400, minimum=1)
 # The CJK font embedded in the PDF export (Debian fonts-wqy-microhei; bin/system-deps installs it).
 REVIEW_PDF_FONT = env_str("REVIEW_PDF_FONT", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 

@@ -6,17 +6,21 @@ adds up the grouped rows for the city, looks up names in the small catalog and g
 JSON document per scope. Nothing here iterates over calls: the widest loops are over grouped rows (at most
 a few thousand) and over the calls of repeat callers and clusters, which are listed in full anyway."""
 
+import time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from core.audit import audit_write
 from core.phones import phone_mask
+from core.times import day_start
 
-from ..models import DailyReview
+from ..models import Call, DailyReview
 from . import selectors as sel
 
 VERSION = 1
@@ -353,3 +357,72 @@ def daily_review_build_due(*, today: date | None = None) -> list[DailyReview]:
     """The beat's entry: yesterday's review."""
     today = today or timezone.localdate()
     return daily_review_build(day=today - timedelta(days=1))
+
+
+# --- Backfill (issue 38): every past day with calls has its review, without anyone pressing a button ------
+
+BACKFILL_LOCK_KEY = 3_110_038  # pg_try_advisory_lock key: one backfill at a time; a second run leaves
+
+
+@dataclass(frozen=True)
+class BackfillState:
+    """Past days (before today, within REVIEW_BACKFILL_DAYS) that have calls: how many, and which of them
+    have no stored review yet (newest first, the order the backfill builds them in)."""
+
+    with_calls: int
+    missing: list[date]
+
+    @property
+    def built(self) -> int:
+        return self.with_calls - len(self.missing)
+
+
+def backfill_state(*, today: date | None = None) -> BackfillState:
+    """Two grouped queries: the local days that have calls, and the days that have a city review."""
+    today = today or timezone.localdate()
+    first = today - timedelta(days=settings.REVIEW_BACKFILL_DAYS)
+    days = set(Call.objects.filter(received_at__gte=day_start(first), received_at__lt=day_start(today)).order_by()
+               .annotate(day=TruncDate("received_at")).values_list("day", flat=True).distinct())
+    built = set(DailyReview.objects.filter(scope=CITY, date__in=days).values_list("date", flat=True))
+    return BackfillState(with_calls=len(days), missing=sorted(days - built, reverse=True))
+
+
+def daily_reviews_backfill(*, today: date | None = None, budget_seconds: float | None = None) -> int:
+    """Build the review of every past day that has calls and none stored, yesterday first, so the dashboard
+    has its latest day soonest. Each day is its own transaction: an interrupted run keeps the days it built
+    and the next run (the beat's, hourly) goes on from there. With `budget_seconds`, stops after the day
+    that spends it. On PostgreSQL one run at a time (an advisory lock): a second run returns 0 at once.
+    Returns the number of days built."""
+    started = time.monotonic()
+    locked = connection.vendor == "postgresql"
+    if locked:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [BACKFILL_LOCK_KEY])
+            if not cursor.fetchone()[0]:
+                return 0
+    built = 0
+    try:
+        for day in backfill_state(today=today).missing:
+            if DailyReview.objects.filter(date=day, scope=CITY).exists():  # built meanwhile (on demand)
+                continue
+            daily_review_build(day=day)
+            built += 1
+            if budget_seconds is not None and time.monotonic() - started >= budget_seconds:
+                break
+    finally:
+        if locked:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [BACKFILL_LOCK_KEY])
+    return built
+
+
+def review_backfill_queue(reason: str) -> bool:
+    """Ask a worker for the backfill, through the outbox (in the caller's transaction if there is one), when
+    some past day lacks its review: after `migrate`, `seed_demo`, an import of calls. Returns whether it
+    was queued. The key carries the time, so each such event asks once."""
+    from core.outbox import outbox_put
+
+    if not backfill_state().missing:
+        return False
+    outbox_put("review.backfill", {"reason": reason}, key=f"review.backfill:{reason}:{timezone.now().isoformat()}")
+    return True

@@ -4,6 +4,8 @@ from datetime import date
 
 from celery import shared_task
 
+from core import outbox
+
 
 @shared_task
 def daily_review_build_task(day: str, actor_pk: int | None = None) -> int:
@@ -23,3 +25,18 @@ def daily_review_build_due() -> int:
     from .services import daily_review_build_due as build_due
 
     return len(build_due())
+
+
+@shared_task
+def daily_reviews_backfill() -> int:
+    """Beat, hourly, and on request through the outbox: the review of every past day that has calls and
+    none stored (incidents.review.services.daily_reviews_backfill). Safe to run twice or at once."""
+    from .services import daily_reviews_backfill as backfill
+
+    return backfill()
+
+
+@outbox.handler("review.backfill", atomic=False)
+def review_backfill_publish(payload: dict, key: str) -> None:
+    """Handed to a worker: a backfill of years of days must not run inside the relay's lease."""
+    outbox.task_publish(daily_reviews_backfill, key=key)

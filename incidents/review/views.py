@@ -22,13 +22,22 @@ from ..retention import export_audit
 from .exports import review_pdf, review_xlsx
 from .presenters import review_context
 from .selectors import UnknownFigure, review_calls
-from .services import daily_review_build
+from .services import backfill_state, daily_review_build
 
 REVIEWERS = (Role.SUPERVISOR, Role.DISPATCHER)
 
 
 def _day(request) -> date:
     return day_param(request, "date", timezone.localdate() - timedelta(days=1))
+
+
+def _latest_built_day() -> date:
+    """Where the dashboard opens without a date: the latest day whose review is stored (yesterday's once the
+    nightly job or the backfill has built it), else yesterday."""
+    today = timezone.localdate()
+    latest = (DailyReview.objects.filter(scope=DailyReview.CITY, date__lte=today).order_by("-date")
+              .values_list("date", flat=True).first())
+    return latest or today - timedelta(days=1)
 
 
 def _scope(request) -> str:
@@ -44,7 +53,8 @@ def review_get(day: date, scope: str) -> DailyReview | None:
 
 @role_required(*REVIEWERS)
 def review_dashboard(request):
-    day, scope = _day(request), _scope(request)
+    day = _day(request) if request.GET.get("date") else _latest_built_day()
+    scope = _scope(request)
     review = review_get(day, scope)
     scopes = (DailyReview.objects.filter(date=day, grid__isnull=False).select_related("grid")
               .order_by("grid__code").values_list("scope", "grid__code", "grid__name"))
@@ -54,10 +64,17 @@ def review_dashboard(request):
 
         has_boundaries = Grid.objects.filter(level=Grid.Level.MICRO, boundary__isnull=False).exists()
     ctx = {"nav": "review", "day": day, "scope": scope, "scopes": scopes, "has_boundaries": has_boundaries,
-           "prev_day": day - timedelta(days=1), "next_day": day + timedelta(days=1), "review": review}
+           "prev_day": day - timedelta(days=1), "next_day": day + timedelta(days=1), "review": review,
+           "backfill": backfill_state()}
     if review is not None:
         ctx.update(review_context(review))
     return render(request, "review/dashboard.html", ctx)
+
+
+@role_required(*REVIEWERS)
+def review_backfill_progress(request):
+    """The dashboard's progress line while past days' reviews are being built; it polls itself until done."""
+    return render(request, "review/_backfill.html", {"backfill": backfill_state(), "polling": True})
 
 
 @require_POST

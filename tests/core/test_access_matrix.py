@@ -209,6 +209,7 @@ MATRIX = {
     "mediation/visits/<int:pk>/": post(allow(400, MED_1, mediator_2=404), pk="visit_1"),
     # the daily review
     "review/": get(allow(200, *CENTRE), query=TODAY),
+    "review/backfill/": get(allow(200, *CENTRE)),
     "review/build/": post(allow(302, *CENTRE)),
     "review/calls/": get(allow(200, *CENTRE), query=TODAY),
     "review/map.json": get(allow(200, *CENTRE), query=TODAY),

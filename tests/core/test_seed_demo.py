@@ -50,6 +50,21 @@ def test_it_creates_a_user_for_every_role_and_every_department(seeded, db):
     assert not Department.objects.filter(email="").exists()
 
 
+def test_every_past_day_of_the_demo_has_its_daily_review(seeded, db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from incidents.models import DailyReview
+    from incidents.review.services import backfill_state
+
+    yesterday = timezone.localdate() - timedelta(days=1)
+    review = DailyReview.objects.get(date=yesterday, scope="city")
+    assert review.built_by is None and review.data["totals"]["calls"] > 0
+    state = backfill_state()
+    assert state.missing == [] and state.with_calls >= 6
+
+
 def test_demo_users_log_in_with_the_demo_password(seeded, client):
     request = RequestFactory().post("/accounts/login/")  # django-axes wants the request
     users = User.objects.exclude(username="system110")

@@ -16,6 +16,7 @@ from django.utils import timezone
 from core.demo import DEMO_PASSWORD, STAFF, SYSTEM_USER, UserMaker, seed_token, seed_users
 from core.management.base import MigratedCommand
 from core.models import Role, User
+from core.outbox import relay_run
 from diversion.demo import seed_department_staff
 from diversion.models import Callback, HandoffSlip
 from grids.demo import seed_unit_logins, seed_xiufeng
@@ -71,6 +72,13 @@ class Command(MigratedCommand):
                     from diversion.supervision.services import ladder_run
 
                     ladder_run()
+                # Every past day with calls gets its daily review, so the dashboard opens on yesterday
+                # without anyone pressing 生成: queued as a worker's job, delivered here and now (no worker
+                # runs yet, and the tasks are inline).
+                from incidents.review.services import review_backfill_queue
+
+                review_backfill_queue("seed_demo")
+            relay_run()
         self._report(token, time.monotonic() - started)
 
     # --- Report ---------------------------------------------------------------------------------------
