@@ -1,12 +1,26 @@
 """The embedded demo's people: one user per role (password DEMO_PASSWORD) and the 110 system's API user with
 its DRF token. Each app's demo.py adds its own (departments' staff in diversion.demo)."""
 
+from contextlib import contextmanager
+from datetime import datetime
+from unittest import mock
+
 from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from .models import Role, User
 
 DEMO_PASSWORD = "fenliu-demo"
+
+
+@contextmanager
+def clock(at: datetime):
+    """Run the services as if it were `at`: they stamp their times with timezone.now(). The demo replays
+    weeks of work through the real services on this simulated clock."""
+    with mock.patch.object(timezone, "now", return_value=at):
+        yield
+
 # (username, role, display name, superuser)
 STAFF = [
     ("admin", Role.ADMIN, "系统管理员", True),

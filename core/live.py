@@ -63,11 +63,11 @@ def publish(groups: list[str], topics: list[str]) -> None:
         _send_batch({group: set(topics) for group in groups})
         return
     batch = getattr(connection, "fenliu_live_batch", None)
-    # The gathering callback is found among the connection's after-commit callbacks, or registered anew:
-    # a rollback drops it (and the batch with it).
-    if batch is None or not any(func is batch.send for _sids, func, _robust in connection.run_on_commit):
+    # The gathering callback is still among the connection's after-commit callbacks, or registered anew: a
+    # rollback drops it (and the batch with it).
+    if batch is None or not batch.registered():
         batch = connection.fenliu_live_batch = _Batch(connection)
-        transaction.on_commit(batch.send, robust=True)
+        transaction.on_commit(batch.callback, robust=True)
     for group in groups:
         batch.topics.setdefault(group, set()).update(topics)
 
@@ -76,6 +76,15 @@ class _Batch:
     def __init__(self, connection):
         self.connection = connection
         self.topics: dict[str, set[str]] = {}
+        # The very object registered (each `self.send` is a new bound method), and where: a rollback to a
+        # savepoint removes the callbacks registered inside it, never one registered before a survivor, so
+        # the position stays true while the callback is there. O(1) however long the transaction.
+        self.callback = self.send
+        self.position = len(connection.run_on_commit)
+
+    def registered(self) -> bool:
+        hooks = self.connection.run_on_commit
+        return self.position < len(hooks) and hooks[self.position][1] is self.callback
 
     def send(self):
         if getattr(self.connection, "fenliu_live_batch", None) is self:

@@ -32,7 +32,8 @@ INBOX_TABS = [
 def department_inbox(request):
     slips = slips_visible_to(request.user)
     counts = slips.aggregate(**{key: Count("id", filter=Q(status__in=statuses)) for key, _l, statuses in INBOX_TABS})
-    tab = request.GET.get("tab", "todo")
+    # Without a tab: the first that has slips (nothing to accept: those in progress), so the page opens on work.
+    tab = request.GET.get("tab") or next((key for key, _l, _s in INBOX_TABS if counts[key]), "todo")
     statuses = next((s for key, _l, s in INBOX_TABS if key == tab), INBOX_TABS[0][2])
     rows = slips.filter(status__in=statuses).order_by("deadline")[:300]
     tabs = [{"key": key, "label": label, "count": counts[key]} for key, label, _s in INBOX_TABS]

@@ -355,3 +355,54 @@ def seed_unit_logins(make_user, units: dict) -> dict:
 
     return {code: make_user(username, role=Role.UNIT, name=units[code].name, unit=units[code])
             for username, code in UNIT_LOGINS}
+
+
+# --- Hotspot cases (issue 38): one that cooled down over the weeks, one still being worked on -------------------
+HOTSPOT_CASES = [
+    # (grid, days ago opened, hours, team, plan, actions as (days after opening, text))
+    ("XF-L2-S1-M2", 27, (19, 24), ("东西巷“2+X”小分队", "李警官", "王辅警", ["网格员莫小燕", "商户代表唐师傅"]),
+     "晚7时至12时民警、辅警与网格员联合巡查，约谈酒吧、烧烤经营户，规范外摆和音响，次日回访投诉居民",
+     [(0, "约谈东西巷酒吧、烧烤店经营户12家，签订文明经营承诺书"),
+      (3, "联合城管、生态环境部门夜间检查，责令2家烧烤店加装油烟净化设施"),
+      (9, "巷口设置“夜间请降低音量”提示牌，网格员每晚巡查两次"),
+      (16, "回访投诉居民6户，均反映噪音和油烟明显减少")]),
+    (HOTSPOT, 5, (20, 24), ("正阳步行街“2+X”小分队", "周警官", "韦辅警", ["网格员覃海", "网格员卢婷"]),
+     "晚8时至12时警务站民警带队巡查正阳步行街，重点整治酒吧噪音和占道经营，每晚向指挥中心报告",
+     [(0, "警务站与街道召开商户会，通报近期噪音扰民警情"), (2, "对夜色酒吧低音炮噪音下达整改通知，已调整音响朝向")]),
+]
+
+
+def seed_hotspot_cases(*, users: dict, grids: dict, now) -> None:
+    """Opens the cases through the service on the simulated clock, records the team's actions, then runs the
+    nightly review (grids.services.hotspots_review) for every night since: the 东西巷 case closes itself
+    after its fourteen quiet days, with its before and after counts; 正阳步行街's stays open."""
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    from core.demo import clock
+
+    from .models import HotspotCase, Team
+    from .services import hotspot_add_action, hotspot_open, hotspots_review
+
+    if HotspotCase.objects.exists():
+        return
+    supervisor = users["supervisor"]
+    today = timezone.localdate(now)
+    for code, days_ago, (hour_from, hour_to), (name, officer, auxiliary, workers), plan, actions in HOTSPOT_CASES:
+        grid = grids[code]
+        team, _ = Team.objects.get_or_create(grid=grid, name=name, defaults={
+            "officer": officer, "auxiliary": auxiliary, "grid_workers": workers})
+        opened = timezone.make_aware(datetime.combine(today - timedelta(days=days_ago), datetime.min.time())) \
+            + timedelta(hours=10)
+        with clock(opened):
+            case = hotspot_open(actor=supervisor, grid=grid, team=team, plan=plan, hour_from=hour_from,
+                                hour_to=hour_to, source=HotspotCase.Source.REVIEW)
+        for after, text in actions:
+            with clock(opened + timedelta(days=after, hours=1)):
+                hotspot_add_action(actor=supervisor, case_pk=case.pk, text=text)
+    first = today - timedelta(days=max(c[1] for c in HOTSPOT_CASES) - 1)
+    for n in range((today - first).days + 1):
+        day = first + timedelta(days=n)
+        with clock(timezone.make_aware(datetime.combine(day, datetime.min.time())) + timedelta(minutes=20)):
+            hotspots_review(today=day)

@@ -9,14 +9,12 @@ diversion.demo.SlipLife; the places are grids.demo's Xiufeng district."""
 
 import heapq
 import itertools
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from unittest import mock
 
 from django.utils import timezone
 
-from core.demo import SYSTEM_USER
+from core.demo import SYSTEM_USER, clock
 from core.models import Role, User
 from diversion.demo import FATE_WEIGHTS, FATES, RETURNS, SlipLife
 from diversion.models import Category, Department
@@ -28,6 +26,16 @@ from .models import Call
 
 CALL_ID_PREFIX = "DEMO-"
 HISTORY_CALLS = 175  # handled calls over the last 7 days
+# The four weeks before that, quieter: what the weekly and monthly reports, the review's 30-day hotspots and
+# the hotspot case that cooled down are made of (issue 38).
+EARLIER_DAYS = range(7, 35)  # days ago
+EARLIER_PER_DAY = (4, 8)  # calls a day, besides the cooling hotspot's
+COOLING = "XF-L2-S1-M2"  # 东西巷: a hotspot in the evenings five weeks ago, quiet since the case opened
+COOLING_CODES = ["C01", "C05", "B04", "D02"]
+# Its evening non-police calls per day, from 34 days ago on: a hot week, then, once the case opens 27 days ago
+# (grids.demo.HOTSPOT_CASES), fewer and fewer.
+COOLING_PER_DAY = [7, 6, 8, 6, 7, 5, 6, 3, 2, 2, 1, 2, 1, 1, 0, 1, 1, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0]
+LADDER_EVERY = timedelta(hours=6)  # the supervision ladder's beat on the simulated clock
 QUEUE_CALLS = 25  # the newest calls, left waiting for the dispatcher
 QUEUE_WINDOW = timedelta(hours=3)
 COMMERCIAL = {"A04", "B04", "C01", "C05", "D01", "D02", "D03", "D04"}
@@ -261,13 +269,6 @@ class _Spec:
     rerouted: bool = False
 
 
-@contextmanager
-def clock(at: datetime):
-    """Run the services as if it were `at`: they stamp their times with timezone.now()."""
-    with mock.patch.object(timezone, "now", return_value=at):
-        yield
-
-
 # Dispatch to arrival, minutes: (range, weight). About 18 % within 1, 68 % within 3, 88 % within 5, the rest
 # late (traffic, a far suburb): the 1-3-5 figures a command centre sees, not a perfect record.
 ARRIVAL_BANDS = [((0.4, 1.0), 18), ((1.0, 3.0), 50), ((3.0, 5.0), 20), ((5.0, 14.0), 12)]
@@ -301,6 +302,12 @@ class CallWeek(SlipLife):
             self._at(spec.received_at + timedelta(seconds=self.rng.randint(5, 40)), self._intake, spec)
         days_ago, hour = TRAIN_AT
         self._at((timezone.localtime(self.now) - timedelta(days=days_ago)).replace(hour=hour, minute=0), self._train)
+        # The notice ladder runs on its beat all along, so notices rise level by level as they would.
+        beat = specs[0].received_at
+        while beat < self.now:
+            self._at(beat, self._ladder)
+            beat += LADDER_EVERY
+        self._plan_reports(specs[0].received_at)
         while self._events:
             when, _, step, args = heapq.heappop(self._events)
             with clock(when):
@@ -335,7 +342,42 @@ class CallWeek(SlipLife):
             spec = self._police_spec(when) if i % 6 == 0 else self._spec(self._pick_category(), when)
             spec.queue = True
             specs.append(spec)
+        return specs + self._earlier_weeks()
+
+    def _earlier_weeks(self) -> list[_Spec]:
+        """The four weeks before the demo week (drawn after it, so the week itself stays as it was): fewer
+        calls a day, nothing left stuck with a department, and the cooling hotspot at COOLING."""
+        rng = self.rng
+        local_now = timezone.localtime(self.now)
+        specs = []
+        for days_ago in EARLIER_DAYS:
+            day = local_now - timedelta(days=days_ago)
+            for _ in range(rng.randint(*EARLIER_PER_DAY)):
+                if rng.random() < 0.15:
+                    specs.append(self._police_spec(self._on_day(day, "all")))
+                else:
+                    code = self._pick_category()
+                    specs.append(self._spec(code, self._on_day(day, self._profile(code))))
+        cooling = self.grids[COOLING]
+        for n, days_ago in zip(COOLING_PER_DAY, reversed(EARLIER_DAYS), strict=True):
+            day = local_now - timedelta(days=days_ago)
+            for _ in range(n):
+                when = day.replace(hour=rng.randint(19, 23), minute=rng.randint(0, 59), second=rng.randint(0, 59),
+                                   microsecond=0)
+                code = rng.choice(COOLING_CODES)
+                template = rng.choice([t for t in TEMPLATES[code] if self._named_grid(t) is None])
+                address, text = self._fill(template, cooling, prefer_estate=False)
+                specs.append(self._spec(code, when, grid=cooling, text=text, address=address, pinned=True))
+        for spec in specs:
+            if not spec.police:
+                fate = rng.choices(FATES, weights=FATE_WEIGHTS)[0]
+                # Nothing from weeks ago is still stuck; some of it was done late.
+                spec.fate = ("late" if rng.random() < 0.5 else "satisfied") if fate.startswith("stuck") else fate
         return specs
+
+    def _on_day(self, day: datetime, profile: str) -> datetime:
+        hour = self.rng.choices(range(24), weights=HOUR_PROFILES[profile])[0]
+        return day.replace(hour=hour, minute=self.rng.randint(0, 59), second=self.rng.randint(0, 59), microsecond=0)
 
     def _clusters(self) -> list[_Spec]:
         """Three bursts of one kind of call at one address within two hours."""
@@ -530,6 +572,32 @@ class CallWeek(SlipLife):
         spec.call = call_services.call_intake(actor=self.users[SYSTEM_USER], data=data).call
         if not spec.queue:
             self._at(when + self._minutes(1, 6), self._classify, spec)
+
+    def _plan_reports(self, since: datetime) -> None:
+        """The reports the beat generates (config.settings.CELERY_BEAT_SCHEDULE), at their hours: each Monday
+        07:10 the week before, on the 1st at 07:20 the month before, each morning at 07:00 yesterday's
+        callbacks (the last three mornings)."""
+        today = timezone.localdate(self.now)
+        day = timezone.localdate(since) + timedelta(days=1)
+        while day <= today:
+            morning = timezone.make_aware(datetime.combine(day, datetime.min.time()))
+            if day.weekday() == 0:
+                self._at(morning.replace(hour=7, minute=10), self._report, "weekly", day)
+            if day.day == 1:
+                self._at(morning.replace(hour=7, minute=20), self._report, "monthly", day)
+            if (today - day).days < 3:
+                self._at(morning.replace(hour=7), self._report, "daily", day)
+            day += timedelta(days=1)
+
+    def _report(self, when, kind: str, day) -> None:
+        from diversion.supervision.reports import report_generate_due
+
+        report_generate_due(kind, today=day)
+
+    def _ladder(self, when) -> None:
+        from diversion.supervision.services import ladder_run
+
+        ladder_run(now=when)
 
     def _train(self, when) -> None:
         """The supervisor has both models trained from the decisions so far (the quality page's retrain)."""

@@ -6,7 +6,7 @@ The same definitions are used by the drill-down (`review_calls`), so a figure an
 always agree."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
@@ -218,7 +218,17 @@ def cluster_calls(w: Window) -> list[dict]:
     with connection.cursor() as cur:
         cur.execute(sql, [w.start, w.end, n, n])
         cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+        rows = [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+    for row in rows:
+        row["received_at"] = _aware(row["received_at"])
+    return rows
+
+
+def _aware(value) -> datetime:
+    """A time read by raw SQL: PostgreSQL gives it aware; SQLite gives the stored UTC time naive (or as text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return timezone.make_aware(value, UTC) if timezone.is_naive(value) else value
 
 
 # --- Grids: hotspots and the map ---------------------------------------------------------------------

@@ -150,6 +150,22 @@ def test_nothing_is_sent_for_a_change_that_rolled_back(dispatcher, django_captur
     async_to_sync(scenario)()
 
 
+def test_one_transaction_sends_one_message_per_group(monkeypatch, django_capture_on_commit_callbacks):
+    """Gathered per transaction, however long it is (the demo seeds weeks of work in one): one after-commit
+    callback, one message per group with every topic."""
+    sent = []
+    monkeypatch.setattr(live, "send_now", lambda groups, event: sent.append((groups, event["topics"])))
+    with django_capture_on_commit_callbacks(execute=True) as hooks, transaction.atomic():
+        for n in range(200):
+            live.publish([live.CENTRE, live.BOARD], [f"call-{n}"])
+            with transaction.atomic():  # a service's own savepoint
+                live.publish([live.CENTRE], ["calls"])
+    assert len(hooks) == 1
+    assert sorted(groups[0] for groups, _t in sent) == sorted([live.CENTRE, live.BOARD])
+    centre = next(topics for groups, topics in sent if groups == [live.CENTRE])
+    assert len(centre) == 201 and "calls" in centre
+
+
 def test_a_page_that_sends_garbage_is_ignored_not_dropped(dispatcher):
     async def scenario():
         centre, _ok, _code = await _connect(dispatcher)

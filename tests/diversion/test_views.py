@@ -39,6 +39,18 @@ def test_the_inbox_lists_only_the_own_departments_slips(client, make_slip, staff
     assert own.serial in page and other.serial not in page
 
 
+def test_the_inbox_opens_on_the_first_tab_that_has_slips(client, make_slip, staff_a):
+    from diversion import services
+
+    client.force_login(staff_a)
+    assert client.get(reverse("department-inbox")).context["tab"] == "todo"  # nothing at all: the first tab
+    slip = make_slip()
+    services.slip_accept(actor=staff_a, slip_pk=slip.pk, handler_name="王五")
+    r = client.get(reverse("department-inbox"))
+    assert r.context["tab"] == "doing" and slip.serial in r.content.decode()  # nothing to accept: in progress
+    assert client.get(reverse("department-inbox"), {"tab": "todo"}).context["tab"] == "todo"  # asked for
+
+
 def test_the_department_accepts_and_completes_in_the_browser_forms(client, make_slip, staff_a):
     slip = make_slip()
     client.force_login(staff_a)

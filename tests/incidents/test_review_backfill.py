@@ -117,3 +117,16 @@ def test_the_dashboard_opens_on_the_latest_built_day_and_shows_the_backfill_prog
 def test_others_cannot_read_the_backfill_progress(client, request, who):
     client.force_login(request.getfixturevalue(who))
     assert client.get(reverse("review-backfill")).status_code == 403
+
+
+def test_times_read_by_raw_sql_are_aware_on_sqlite_too():
+    """The embedded demo runs on SQLite, whose raw rows carry the stored UTC time naive or as text: a day
+    with a cluster failed to build there."""
+    from datetime import UTC, datetime
+
+    from incidents.review.selectors import _aware
+
+    utc = datetime(2025, 3, 12, 2, 30, tzinfo=UTC)
+    assert _aware(datetime(2025, 3, 12, 2, 30)) == utc
+    assert _aware("2025-03-12 02:30:00") == utc
+    assert _aware(utc) is utc

@@ -17,13 +17,13 @@ from core.demo import DEMO_PASSWORD, STAFF, SYSTEM_USER, UserMaker, seed_token, 
 from core.management.base import MigratedCommand
 from core.models import Role, User
 from core.outbox import relay_run
-from diversion.demo import seed_department_staff
+from diversion.demo import seed_department_staff, seed_supervision_story
 from diversion.models import Callback, HandoffSlip
-from grids.demo import seed_unit_logins, seed_xiufeng
+from grids.demo import seed_hotspot_cases, seed_unit_logins, seed_xiufeng
 from grids.models import Grid, Unit
 from incidents.demo import CALL_ID_PREFIX, CallWeek
 from incidents.models import Call, PoliceAssignment
-from mediation.demo import seed_mediator
+from mediation.demo import seed_files, seed_mediator
 
 SEED = 2026
 
@@ -63,15 +63,20 @@ class Command(MigratedCommand):
                 users = seed_users(make_user) | seed_department_staff(make_user)
                 unit_logins = seed_unit_logins(make_user, units)
                 token = seed_token(users[SYSTEM_USER])
-                seed_mediator(users["mediator"], units["XF-PS-LJ"])
+                mediator = seed_mediator(users["mediator"], units["XF-PS-LJ"])
                 if Call.objects.filter(call_id__startswith=CALL_ID_PREFIX).exists():
                     self.stdout.write("Demo calls already exist; calls not created again.")
                 else:
                     CallWeek(rng=rng, now=now, grids=grids, units=units, users=users, unit_logins=unit_logins).run()
-                    # The supervision ladder's first run over the demo week: overdue slips get notices.
+                    # The supervision ladder's run at the demo's now: overdue slips get their notices.
                     from diversion.supervision.services import ladder_run
 
                     ladder_run()
+                    # What people did with it over the weeks: notices answered, joint meetings, accountability,
+                    # hotspot cases, dispute files at every stage.
+                    seed_supervision_story(users=users, now=now)
+                    seed_hotspot_cases(users=users, grids=grids, now=now)
+                    seed_files(mediator=mediator, dispatcher=users["dispatcher"], now=now)
                 # Every past day with calls gets its daily review, so the dashboard opens on yesterday
                 # without anyone pressing 生成: queued as a worker's job, delivered here and now (no worker
                 # runs yet, and the tasks are inline).
