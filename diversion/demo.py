@@ -110,6 +110,10 @@ class SlipLife:
     def _accept(self, when, spec) -> None:
         user = self._dept_user(spec)
         slip = slip_services.slip_accept(actor=user, slip_pk=spec.slip_pk, handler_name=user.first_name)
+        if self.rng.random() < 0.1:  # the handler rings the caller: the full number is shown, and logged
+            from incidents.services import call_reveal_phone
+
+            call_reveal_phone(actor=user, call=spec.call, reason="联系报警人核实现场情况")
         if spec.fate == "stuck_accepted":
             return
         if spec.fate == "late":  # done at last, a day or more past the time limit: the ladder has climbed

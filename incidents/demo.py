@@ -342,6 +342,10 @@ class CallWeek(SlipLife):
             spec = self._police_spec(when) if i % 6 == 0 else self._spec(self._pick_category(), when)
             spec.queue = True
             specs.append(spec)
+        # Two police calls of the last half hour, still being worked on: the units' phone pages and the
+        # dispatch board have something in hand.
+        for minutes in (28, 14):
+            specs.append(self._police_spec(self.now - timedelta(minutes=minutes)))
         return specs + self._earlier_weeks()
 
     def _earlier_weeks(self) -> list[_Spec]:

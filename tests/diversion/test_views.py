@@ -51,6 +51,20 @@ def test_the_inbox_opens_on_the_first_tab_that_has_slips(client, make_slip, staf
     assert client.get(reverse("department-inbox"), {"tab": "todo"}).context["tab"] == "todo"  # asked for
 
 
+def test_a_department_sees_its_own_figures_of_the_last_30_days(client, make_slip, staff_a, dispatcher):
+    from diversion import services
+
+    services.slip_accept(actor=staff_a, slip_pk=make_slip().pk, handler_name="王五")
+    make_slip()
+    client.force_login(staff_a)
+    figures = client.get(reverse("department-inbox")).context["figures"]
+    assert figures["days"] == 30 and figures["of"] == 1
+    assert figures["row"]["issued"] == 2 and figures["row"]["rank"] == 1
+    client.force_login(dispatcher)
+    r = client.get(reverse("department-inbox"))
+    assert r.context["figures"] is None and 'id="inbox-figures"' not in r.content.decode()
+
+
 def test_the_department_accepts_and_completes_in_the_browser_forms(client, make_slip, staff_a):
     slip = make_slip()
     client.force_login(staff_a)
