@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Max
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -366,30 +367,39 @@ BACKFILL_LOCK_KEY = 3_110_038  # pg_try_advisory_lock key: one backfill at a tim
 
 @dataclass(frozen=True)
 class BackfillState:
-    """Past days (before today, within REVIEW_BACKFILL_DAYS) that have calls: how many, and which of them
-    have no stored review yet (newest first, the order the backfill builds them in)."""
+    """Past days (before today, within REVIEW_BACKFILL_DAYS) that have calls: how many; which have no stored
+    review yet; which have one built before some of their calls were entered (a late import, calls keyed
+    in after the night). The backfill builds `due`, both kinds, newest first."""
 
     with_calls: int
     missing: list[date]
+    stale: list[date]
+
+    @property
+    def due(self) -> list[date]:
+        return sorted({*self.missing, *self.stale}, reverse=True)
 
     @property
     def built(self) -> int:
-        return self.with_calls - len(self.missing)
+        return self.with_calls - len(self.due)
 
 
 def backfill_state(*, today: date | None = None) -> BackfillState:
-    """Two grouped queries: the local days that have calls, and the days that have a city review."""
+    """Two grouped queries: the local days that have calls (with when their last call was entered), and the
+    city reviews of those days (with when each was built)."""
     today = today or timezone.localdate()
     first = today - timedelta(days=settings.REVIEW_BACKFILL_DAYS)
-    days = set(Call.objects.filter(received_at__gte=day_start(first), received_at__lt=day_start(today)).order_by()
-               .annotate(day=TruncDate("received_at")).values_list("day", flat=True).distinct())
-    built = set(DailyReview.objects.filter(scope=CITY, date__in=days).values_list("date", flat=True))
-    return BackfillState(with_calls=len(days), missing=sorted(days - built, reverse=True))
+    entered = dict(Call.objects.filter(received_at__gte=day_start(first), received_at__lt=day_start(today))
+                   .order_by().annotate(day=TruncDate("received_at")).values("day")
+                   .annotate(last=Max("created_at")).values_list("day", "last"))
+    built = dict(DailyReview.objects.filter(scope=CITY, date__in=list(entered)).values_list("date", "built_at"))
+    return BackfillState(with_calls=len(entered), missing=sorted(set(entered) - set(built), reverse=True),
+                         stale=sorted((d for d, at in built.items() if entered[d] > at), reverse=True))
 
 
 def daily_reviews_backfill(*, today: date | None = None, budget_seconds: float | None = None) -> int:
-    """Build the review of every past day that has calls and none stored, yesterday first, so the dashboard
-    has its latest day soonest. Each day is its own transaction: an interrupted run keeps the days it built
+    """Build the review of every past day that has calls and none stored, or one older than some of its
+    calls (BackfillState.due), yesterday first, so the dashboard has its latest day soonest. Each day is its own transaction: an interrupted run keeps the days it built
     and the next run (the beat's, hourly) goes on from there. With `budget_seconds`, stops after the day
     that spends it. On PostgreSQL one run at a time (an advisory lock): a second run returns 0 at once.
     Returns the number of days built."""
@@ -402,9 +412,10 @@ def daily_reviews_backfill(*, today: date | None = None, budget_seconds: float |
                 return 0
     built = 0
     try:
-        for day in backfill_state(today=today).missing:
-            if DailyReview.objects.filter(date=day, scope=CITY).exists():  # built meanwhile (on demand)
-                continue
+        state = backfill_state(today=today)
+        for day in state.due:
+            if day in state.missing and DailyReview.objects.filter(date=day, scope=CITY).exists():
+                continue  # built meanwhile (on demand)
             daily_review_build(day=day)
             built += 1
             if budget_seconds is not None and time.monotonic() - started >= budget_seconds:
@@ -418,11 +429,12 @@ def daily_reviews_backfill(*, today: date | None = None, budget_seconds: float |
 
 def review_backfill_queue(reason: str) -> bool:
     """Ask a worker for the backfill, through the outbox (in the caller's transaction if there is one), when
-    some past day lacks its review: after `migrate`, `seed_demo`, an import of calls. Returns whether it
+    some past day lacks its review or has calls entered after it: after `migrate`, `seed_demo`, an import
+    of calls. Returns whether it
     was queued. The key carries the time, so each such event asks once."""
     from core.outbox import outbox_put
 
-    if not backfill_state().missing:
+    if not backfill_state().due:
         return False
     outbox_put("review.backfill", {"reason": reason}, key=f"review.backfill:{reason}:{timezone.now().isoformat()}")
     return True

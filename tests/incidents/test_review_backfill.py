@@ -48,6 +48,22 @@ def test_the_backfill_builds_every_past_day_with_calls_newest_first_and_only_onc
     assert backfill_state(today=TODAY).missing == []
 
 
+def test_a_day_whose_calls_were_entered_after_its_review_is_rebuilt(fixture_days, make_call, client, supervisor):
+    from .review_fixture import at
+
+    assert daily_reviews_backfill(today=TODAY) == 5
+    assert backfill_state(today=TODAY).stale == []
+    make_call(received_at=at(DAY, 22))  # keyed in late (an import after an outage): entered after the build
+    state = backfill_state(today=TODAY)
+    assert state.stale == [DAY] and state.missing == [] and state.due == [DAY] and state.built == 4
+    client.force_login(supervisor)
+    assert 'id="review-stale"' in client.get(reverse("review"), {"date": DAY.isoformat()}).content.decode()
+
+    assert daily_reviews_backfill(today=TODAY) == 1
+    assert DailyReview.objects.get(date=DAY, scope="city").data["totals"]["calls"] == EXPECTED["calls"] + 1
+    assert backfill_state(today=TODAY).due == []
+
+
 def test_today_is_never_backfilled_and_a_time_budget_stops_after_the_newest_day(fixture_days):
     assert daily_reviews_backfill(today=DAY, budget_seconds=0) == 1  # DAY is today here: DAY-1 comes first
     assert _built_days() == [DAY - timedelta(days=1)]

@@ -1,6 +1,7 @@
 """The daily review task runs under a real Celery worker, fed through Redis, against the test database."""
 
 import pytest
+from django.utils import timezone
 
 from config.celery import app
 from incidents.models import DailyReview
@@ -53,3 +54,36 @@ def test_a_worker_builds_the_daily_review_and_a_second_run_changes_nothing(worke
     rebuilt_at, rebuilt = city.values_list("built_at", "data").get()
     assert rebuilt_at > built_at and rebuilt == data
     assert DailyReview.objects.filter(date=DAY).count() == 3
+
+
+def test_a_worker_runs_the_backfill_the_beat_asks_for(worker, redis_url, make_slip, settings):  # noqa: F811
+    """Issue 38: the hourly beat's job, in a real worker, builds every past day with calls that has no review."""
+    from datetime import timedelta
+
+    from incidents.review.tasks import daily_reviews_backfill
+
+    queue, proc, log = worker
+    build_fixture_day(make_slip)
+    # The worker is another process: it reads REVIEW_BACKFILL_DAYS from its environment, the default 400
+    # days, which does not reach back to the fixture's 2025. The fixture's days are moved to last week.
+    from incidents.models import Call
+
+    shift = timezone.localdate() - timedelta(days=7) - DAY
+    for call in Call.objects.all():
+        Call.objects.filter(pk=call.pk).update(received_at=call.received_at + shift)
+    days = {DAY + shift - timedelta(days=n) for n in (0, 1, 2, 3, 5)}
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.task_always_eager = False
+    old_broker = app.conf.broker_url
+    app.conf.broker_url = redis_url
+    built = DailyReview.objects.filter(scope="city")
+    try:
+        with app.connection_for_write(redis_url) as conn:
+            sent = daily_reviews_backfill.apply_async(queue=queue, connection=conn)
+        done = f"incidents.review.tasks.daily_reviews_backfill[{sent.id}] succeeded in"
+        assert _wait_for(lambda: done in _worker_log(log), proc, log), _worker_log(log)
+    finally:
+        app.conf.broker_url = old_broker
+    assert set(built.values_list("date", flat=True)) == days
+    assert "succeeded in" in _worker_log(log) and ": 5" in _worker_log(log).split(done, 1)[1].splitlines()[0]
