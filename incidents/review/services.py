@@ -399,10 +399,10 @@ def backfill_state(*, today: date | None = None) -> BackfillState:
 
 def daily_reviews_backfill(*, today: date | None = None, budget_seconds: float | None = None) -> int:
     """Build the review of every past day that has calls and none stored, or one older than some of its
-    calls (BackfillState.due), yesterday first, so the dashboard has its latest day soonest. Each day is its own transaction: an interrupted run keeps the days it built
-    and the next run (the beat's, hourly) goes on from there. With `budget_seconds`, stops after the day
-    that spends it. On PostgreSQL one run at a time (an advisory lock): a second run returns 0 at once.
-    Returns the number of days built."""
+    calls (BackfillState.due), yesterday first, so the dashboard has its latest day soonest. Each day is its
+    own transaction: an interrupted run keeps the days it built and the next run (the beat's, hourly) goes
+    on from there. With `budget_seconds`, stops after the day that spends it. On PostgreSQL one run at a
+    time (an advisory lock): a second run returns 0 at once. Returns the number of days built."""
     started = time.monotonic()
     locked = connection.vendor == "postgresql"
     if locked:
