@@ -184,11 +184,12 @@ MEETINGS = [
 ]
 
 
-def seed_supervision_story(*, users: dict, now: datetime) -> None:
+def seed_supervision_story(*, users: dict, now: datetime, cooling: str) -> None:
     """After the replayed weeks (incidents.demo.CallWeek ran the notice ladder on its beat): departments
-    answer the oldest notices and the supervisor accepts or sends them back; two joint meetings on the slips
-    behind the demo's hotspot and flooded crossing (one closed weeks ago, one with actions open); two
-    accountability records. All through the supervision services, on the simulated clock."""
+    answer the older notices and the supervisor accepts or sends them back; two joint meetings on the slips
+    behind the cooled hotspot (the micro grid `cooling`) and the flooded crossing (one closed weeks ago, one
+    with actions open); two accountability records. All through the supervision services, on the simulated
+    clock."""
     from core.demo import clock
 
     from .models import JointMeeting, Notice, NoticeKind, NoticeStatus, SlipStatus
@@ -224,12 +225,10 @@ def seed_supervision_story(*, users: dict, now: datetime) -> None:
     # Joint meetings: on the cooling hotspot's slips weeks ago, on the flooded crossing this week.
     departments = {d.code: d for d in Department.objects.all()}
     departments_by_pk = {d.pk: d for d in departments.values()}
-    from incidents.demo import COOLING
-
     for days_ago, title, actions, closed in MEETINGS:
         convened = now - timedelta(days=days_ago)
         slips = HandoffSlip.objects.exclude(status=SlipStatus.RETURNED).filter(issued_at__lt=convened)
-        slips = slips.filter(call__micro_grid__code=COOLING) if closed else slips.filter(category__code="F03")
+        slips = slips.filter(call__micro_grid__code=cooling) if closed else slips.filter(category__code="F03")
         slip = slips.order_by("-issued_at").first()
         if slip is None:
             continue

@@ -21,7 +21,7 @@ from diversion.demo import seed_department_staff, seed_supervision_story
 from diversion.models import Callback, HandoffSlip
 from grids.demo import seed_hotspot_cases, seed_unit_logins, seed_xiufeng
 from grids.models import Grid, Unit
-from incidents.demo import CALL_ID_PREFIX, CallWeek
+from incidents.demo import CALL_ID_PREFIX, COOLING, CallWeek
 from incidents.models import Call, PoliceAssignment
 from mediation.demo import seed_files, seed_mediator
 
@@ -74,7 +74,7 @@ class Command(MigratedCommand):
                     ladder_run()
                     # What people did with it over the weeks: notices answered, joint meetings, accountability,
                     # hotspot cases, dispute files at every stage.
-                    seed_supervision_story(users=users, now=now)
+                    seed_supervision_story(users=users, now=now, cooling=COOLING)
                     seed_hotspot_cases(users=users, grids=grids, now=now)
                     seed_files(mediator=mediator, dispatcher=users["dispatcher"], now=now)
                 # Every past day with calls gets its daily review, so the dashboard opens on yesterday
