@@ -65,7 +65,7 @@ def test_every_past_day_of_the_demo_has_its_daily_review(seeded, db):
     assert state.due == [] and state.with_calls >= 30
 
 
-def test_demo_users_log_in_with_the_demo_password(seeded, client):
+def test_demo_users_log_in_with_the_demo_password(seeded, db, client):
     request = RequestFactory().post("/accounts/login/")  # django-axes wants the request
     users = User.objects.exclude(username="system110")
     assert users.count() >= 5 + Department.objects.count()
