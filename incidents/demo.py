@@ -1,9 +1,10 @@
-"""The embedded demo's week of 110 calls: about 200 synthetic calls walked through the real services.
+"""The embedded demo's 110 calls: a busy week (about 200 calls, 25 still waiting) after four quieter weeks
+(about 230, with a hotspot that cools), walked through the real services.
 
 The calls are written for Fenliu from templates (they are not taken from shared/data). Every state change
 goes through the services (call_intake, call_divert, call_assign_police, police_finish, slip_accept,
 slip_return, slip_complete, callback_record), replayed in time order on a simulated clock, so received,
-issued, accepted, completed and callback times form a believable week, and the repeat checks at intake
+issued, accepted, completed and callback times form believable weeks, and the repeat checks at intake
 see the calls before them exactly as a live system would. The department's side of a slip is
 diversion.demo.SlipLife; the places are grids.demo's Xiufeng district."""
 

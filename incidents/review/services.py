@@ -351,7 +351,15 @@ def daily_review_build(*, day: date, actor=None, now=None) -> list[DailyReview]:
         city = DailyReview.objects.get(date=day, scope=CITY)
         audit_write(actor=actor, action="report", obj=city, to_state="rebuilt" if existed else "built",
                     data={"daily_review": day.isoformat(), "scopes": len(rows)})
+        _progress_changed()  # now, and again once committed (a page may have cached the state meanwhile)
+        transaction.on_commit(_progress_changed)
     return [city, *(r for r in rows if r.scope != CITY)]
+
+
+def _progress_changed() -> None:
+    from django.core.cache import cache
+
+    cache.delete(PROGRESS_KEY)
 
 
 def daily_review_build_due(*, today: date | None = None) -> list[DailyReview]:
@@ -427,11 +435,23 @@ def daily_reviews_backfill(*, today: date | None = None, budget_seconds: float |
     return built
 
 
+PROGRESS_KEY = "review:backfill-state"
+PROGRESS_SECONDS = 30
+
+
+def backfill_progress() -> BackfillState:
+    """backfill_state for the pages: kept in the cache for PROGRESS_SECONDS (its grouped query reads a year
+    of calls), dropped whenever a day is built, so the dashboard and its polling line cost one such query
+    a minute at most and still show each built day at once (where the worker shares the cache)."""
+    from django.core.cache import cache
+
+    return cache.get_or_set(PROGRESS_KEY, backfill_state, PROGRESS_SECONDS)
+
+
 def review_backfill_queue(reason: str) -> bool:
     """Ask a worker for the backfill, through the outbox (in the caller's transaction if there is one), when
     some past day lacks its review or has calls entered after it: after `migrate`, `seed_demo`, an import
-    of calls. Returns whether it
-    was queued. The key carries the time, so each such event asks once."""
+    of calls. Returns whether it was queued. The key carries the time, so each such event asks once."""
     from core.outbox import outbox_put
 
     if not backfill_state().due:

@@ -22,7 +22,7 @@ from ..retention import export_audit
 from .exports import review_pdf, review_xlsx
 from .presenters import review_context
 from .selectors import UnknownFigure, review_calls
-from .services import backfill_state, daily_review_build
+from .services import backfill_progress, daily_review_build
 
 REVIEWERS = (Role.SUPERVISOR, Role.DISPATCHER)
 
@@ -65,7 +65,7 @@ def review_dashboard(request):
         has_boundaries = Grid.objects.filter(level=Grid.Level.MICRO, boundary__isnull=False).exists()
     ctx = {"nav": "review", "day": day, "scope": scope, "scopes": scopes, "has_boundaries": has_boundaries,
            "prev_day": day - timedelta(days=1), "next_day": day + timedelta(days=1), "review": review,
-           "backfill": backfill_state()}
+           "backfill": backfill_progress()}
     if review is not None:
         ctx.update(review_context(review))
     return render(request, "review/dashboard.html", ctx)
@@ -74,7 +74,7 @@ def review_dashboard(request):
 @role_required(*REVIEWERS)
 def review_backfill_progress(request):
     """The dashboard's progress line while past days' reviews are being built; it polls itself until done."""
-    return render(request, "review/_backfill.html", {"backfill": backfill_state(), "polling": True})
+    return render(request, "review/_backfill.html", {"backfill": backfill_progress(), "polling": True})
 
 
 @require_POST

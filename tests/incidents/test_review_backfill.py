@@ -146,3 +146,15 @@ def test_times_read_by_raw_sql_are_aware_on_sqlite_too():
     assert _aware(datetime(2025, 3, 12, 2, 30)) == utc
     assert _aware("2025-03-12 02:30:00") == utc
     assert _aware(utc) is utc
+
+
+def test_the_pages_read_the_progress_from_the_cache_until_a_day_is_built(fixture_days, client, supervisor,
+                                                                         django_assert_max_num_queries):
+    """The progress costs a year's grouped query: the dashboard and its polling line share one result for
+    30 s, and building a day drops it."""
+    client.force_login(supervisor)
+    assert "5 天中已生成 0 天" in client.get(reverse("review-backfill")).content.decode()
+    with django_assert_max_num_queries(4):  # the session and the user; no grouped query over the calls
+        client.get(reverse("review-backfill"))
+    daily_review_build(day=DAY)
+    assert "5 天中已生成 1 天" in client.get(reverse("review-backfill")).content.decode()

@@ -1,7 +1,8 @@
 """Demo data for the embedded demo. Each app owns its part (core.demo: users and the 110 system's token;
-grids.demo: the Xiufeng district's grids and units; diversion.demo: departments' staff and a slip's life;
-mediation.demo: the mediator; incidents.demo: the week of calls); this command runs them in order, in one
-transaction, and reports what there is."""
+grids.demo: the Xiufeng district's grids and units, and the hotspot cases; diversion.demo: departments' staff,
+a slip's life and the supervision story; mediation.demo: the mediator and the dispute files; incidents.demo:
+five weeks of calls); this command runs them in order, in one transaction, has every past day's daily review
+built, and reports what there is."""
 
 import logging
 import random
@@ -18,12 +19,13 @@ from core.management.base import MigratedCommand
 from core.models import Role, User
 from core.outbox import relay_run
 from diversion.demo import seed_department_staff, seed_supervision_story
-from diversion.models import Callback, HandoffSlip
+from diversion.models import Callback, HandoffSlip, JointMeeting, Notice, Report
 from grids.demo import seed_hotspot_cases, seed_unit_logins, seed_xiufeng
-from grids.models import Grid, Unit
+from grids.models import Grid, HotspotCase, Unit
 from incidents.demo import CALL_ID_PREFIX, COOLING, CallWeek
-from incidents.models import Call, PoliceAssignment
+from incidents.models import Call, DailyReview, PoliceAssignment
 from mediation.demo import seed_files, seed_mediator
+from mediation.models import DisputeFile
 
 SEED = 2026
 
@@ -48,7 +50,8 @@ def _eager_celery():
 class Command(MigratedCommand):
     help = (f"Seed demo data: grids and police units of Guilin Xiufeng, users for every role and "
             f"department (password “{DEMO_PASSWORD}”), a DRF token for the 110 system user “{SYSTEM_USER}”, "
-            f"and about 200 synthetic calls walked through the real services. Safe to run again: nothing "
+            f"and five weeks of synthetic calls (about 430) and what people did with them, walked through the "
+            f"real services, with every past day's daily review. Safe to run again: nothing "
             f"is duplicated, and calls are created only if no {CALL_ID_PREFIX}* calls exist. "
             f"Slip e-mails are not sent.")
 
@@ -107,6 +110,10 @@ class Command(MigratedCommand):
         slips = HandoffSlip.objects.filter(call__in=calls)
         out.write(f"  slips: {slips.count()}  " + self._counts(slips))
         out.write(f"  callbacks: {Callback.objects.filter(slip__in=slips).count()}")
+        out.write(f"  notices: {Notice.objects.count()}, joint meetings: {JointMeeting.objects.count()}, "
+                  f"reports: {Report.objects.count()}, hotspot cases: {HotspotCase.objects.count()}, "
+                  f"dispute files: {DisputeFile.objects.count()}, "
+                  f"daily reviews: {DailyReview.objects.filter(scope=DailyReview.CITY).count()} days")
         out.write(f"Done in {seconds:.1f} s.")
 
     @staticmethod
