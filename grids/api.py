@@ -30,10 +30,28 @@ def _messages(errors, prefix: str = ""):
         yield f"{prefix}{errors}"
 
 
+class TextField(serializers.CharField):
+    """Text, as the schema says: a number is refused, not read as its digits."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise ValidationError(_("Give this as text."))
+        return super().to_internal_value(data)
+
+
+class NumberField(serializers.FloatField):
+    """A JSON number, as the schema says: text (“25.1”) and true/false are refused, not converted."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            raise ValidationError(_("Give this as a number."))
+        return super().to_internal_value(data)
+
+
 class PositionSerializer(serializers.Serializer):
-    unit = serializers.CharField(max_length=32, help_text="The unit's code.")
-    lat = serializers.FloatField(min_value=-90, max_value=90)
-    lon = serializers.FloatField(min_value=-180, max_value=180)
+    unit = TextField(max_length=32, help_text="The unit's code.")
+    lat = NumberField(min_value=-90, max_value=90)
+    lon = NumberField(min_value=-180, max_value=180)
     at = serializers.DateTimeField(required=False, help_text="When the fix was taken; now if left out.")
 
 

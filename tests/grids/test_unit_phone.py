@@ -274,7 +274,11 @@ def test_a_position_feed_keeps_the_good_fixes_and_says_why_each_other_was_refuse
 
 
 @pytest.mark.parametrize("body", [{"positions": []}, {"positions": [{"unit": "P-NEAR", "lat": 95, "lon": 110}]},
-                                  {"positions": "P-NEAR"}, {}])
+                                  {"positions": "P-NEAR"}, {},
+                                  # the schema's types, not what they could be read as (the API fuzz found it)
+                                  {"positions": [{"unit": 41254147, "lat": 25.0, "lon": 110.0}]},
+                                  {"positions": [{"unit": "P-NEAR", "lat": "25.0", "lon": 110.0}]},
+                                  {"positions": [{"unit": "P-NEAR", "lat": 25.0, "lon": True}]}])
 def test_a_feed_that_is_not_a_list_of_positions_keeps_nothing(dispatcher, patrols, body):
     from rest_framework.test import APIClient
 
