@@ -355,7 +355,8 @@ def _build_world() -> dict:
     visit_1 = FollowUpVisit.objects.filter(file=closed).first()
 
     a_marks = [slip_a.serial, slip_ra.serial, call_a.caller_name, call_a.content, notice_a.serial]
-    b_marks = [slip_b.serial, slip_rb.serial, call_b.caller_name, call_b.content, "QX7", "QX8"]
+    # Marks with a Chinese character: a random token (CSRF, CSP nonce) can hold "QX8" by chance, never "理由QX8".
+    b_marks = [slip_b.serial, slip_rb.serial, call_b.caller_name, call_b.content, "职责QX7", "理由QX8"]
     file_1_marks = [file_1.serial, "一所调解申请人", file_closed_1.serial]
     file_2_marks = [file_2.serial, "二所调解申请人"]
     all_marks = a_marks + b_marks + file_1_marks + file_2_marks + [call_r.caller_name]
@@ -409,7 +410,15 @@ def _request(client: Client, method: str, url: str):
 def _body(response) -> str:
     if getattr(response, "streaming", False):
         return b"".join(response.streaming_content).decode(errors="replace")
-    return response.content.decode(errors="replace")
+    body = response.content.decode(errors="replace")
+    if response.get("Content-Type", "").startswith("application/json"):  # "\u7406" is 理: read it as such
+        import json
+
+        try:
+            return json.dumps(json.loads(body), ensure_ascii=False)
+        except ValueError:
+            return body
+    return body
 
 
 def _clients(world) -> dict[str, Client]:
