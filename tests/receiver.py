@@ -2,6 +2,7 @@
 POSTs and de-duplicates them by `Idempotency-Key`, as a well-behaved receiver does. It counts every request
 it saw, so a test can tell delivered-once (unique keys) from sent-twice (requests > unique keys).
 
+A request cut off mid-body (the sender killed while sending) is not counted: nothing arrived.
 `mode` makes it misbehave: "ok" answers 200, "fail" answers 500, "refuse" answers 400, "hang" never answers
 within the sender's timeout. `delay` slows every answer."""
 
@@ -25,8 +26,18 @@ class Receiver:
             protocol_version = "HTTP/1.1"  # keep-alive, as real receivers offer
 
             def do_POST(self):  # noqa: N802 - the stdlib's name
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
                 key = self.headers.get("Idempotency-Key", "")
+                try:
+                    parsed = json.loads(body or b"{}")
+                except ValueError:
+                    parsed = None
+                if len(body) < length or parsed is None:
+                    # The sender died mid-request (a killed relay): nothing arrived, as a real receiver would
+                    # see it. Recording the key here would swallow the retry with the whole body.
+                    self.close_connection = True
+                    return
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 if receiver.mode == "hang":
@@ -36,7 +47,7 @@ class Receiver:
                     ok = receiver.mode == "ok"
                     if ok and key not in receiver.first_seen:
                         receiver.first_seen[key] = time.time()
-                        receiver.bodies[key] = json.loads(body or b"{}")
+                        receiver.bodies[key] = parsed
                 status = {"ok": 200, "fail": 500, "refuse": 400}.get(receiver.mode, 200)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
