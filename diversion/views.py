@@ -54,7 +54,7 @@ def _own_figures(user) -> dict | None:
     now = timezone.now()
     rows = department_scores(now - timedelta(days=FIGURE_DAYS), now, now=now)
     own = next((r for r in rows if r["department_id"] == user.department_id), None)
-    return {"days": FIGURE_DAYS, "row": own, "of": len(rows)}
+    return {"days": FIGURE_DAYS, "row": own, "of": sum(1 for r in rows if r["rank"] is not None)}
 
 
 def _slip_context(request, slip, **forms):

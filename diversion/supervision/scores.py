@@ -4,7 +4,8 @@ For the slips issued in [start, end):
 - on-time acceptance = accepted within SUPERVISION_ON_TIME_ACCEPT_MINUTES of issue / slips kept (not
   returned) whose acceptance is due (accepted, or the window has passed);
 - on-time completion = completed by the deadline / slips kept whose completion is due (completed, or past
-  the deadline);
+  the deadline), plus the slips issued earlier still open and overdue at the period's end (or now): an
+  overdue slip counts against the department in every period it stays open;
 - return rate = returned / issued; reopen rate = reopened at least once / kept;
 - satisfaction = callbacks reaching the caller with “resolved: yes” and satisfaction ≥ 3 / callbacks
   reaching the caller;
@@ -12,7 +13,12 @@ For the slips issued in [start, end):
 Scores out of 100: results = (on-time completion + (1 − reopen rate)) / 2; rating = satisfaction;
 process = (on-time acceptance + (1 − return rate)) / 2 minus SUPERVISION_NOTICE_PENALTY points per notice,
 never below 0. Total = weighted mean with SUPERVISION_SCORE_WEIGHTS. A rate with nothing to measure
-counts as full marks. All counting happens in the database: three grouped queries."""
+counts as full marks.
+
+A department ranks only if it had slips to measure (issued in the period, or overdue ones carried into
+it); every other active department is listed after the ranked ones with rank None ("no slips"), so a
+department that received nothing cannot outrank those that worked. All counting happens in the database:
+four grouped queries."""
 
 from datetime import timedelta
 
@@ -32,7 +38,7 @@ def _full(rate: float | None) -> float:
 
 
 def department_scores(start, end, *, now=None, weights: dict | None = None) -> list[dict]:
-    """League table rows, best first, for every department with slips or notices in the period."""
+    """League table rows: the ranked departments best first, then the unranked ones (no slips) by code."""
     now = now or timezone.now()
     weights = weights or settings.SUPERVISION_SCORE_WEIGHTS
     penalty = settings.SUPERVISION_NOTICE_PENALTY
@@ -58,6 +64,12 @@ def department_scores(start, end, *, now=None, weights: dict | None = None) -> l
         .annotate(rated=Count("id"), satisfied=Count("id", filter=Q(resolved=Callback.Resolved.YES,
                                                                     satisfaction__gte=3)))
     )
+    cutoff = min(end, now)
+    carried_rows = (
+        HandoffSlip.objects.filter(kept, issued_at__lt=start, deadline__lt=cutoff)
+        .filter(Q(completed_at__isnull=True) | Q(completed_at__gte=cutoff)).order_by()
+        .values("department_id").annotate(n=Count("id"))
+    )
     notice_rows = (Notice.objects.filter(issued_at__gte=start, issued_at__lt=end).order_by()
                    .values("department_id", "kind").annotate(n=Count("id")))
 
@@ -66,11 +78,13 @@ def department_scores(start, end, *, now=None, weights: dict | None = None) -> l
     def row(dept_id):
         return figures.setdefault(dept_id, {
             "issued": 0, "returned": 0, "kept": 0, "accept_due": 0, "accepted_on_time": 0, "complete_due": 0,
-            "completed_on_time": 0, "reopened": 0, "rated": 0, "satisfied": 0,
+            "completed_on_time": 0, "reopened": 0, "carried_overdue": 0, "rated": 0, "satisfied": 0,
             "notices": {"warning": 0, "supervision": 0, "rectification": 0}})
 
     for r in slip_rows:
         row(r.pop("department_id")).update(r)
+    for r in carried_rows:
+        row(r["department_id"])["carried_overdue"] = r["n"]
     for r in callback_rows:
         row(r["slip__department_id"]).update(rated=r["rated"], satisfied=r["satisfied"])
     for r in notice_rows:
@@ -78,10 +92,12 @@ def department_scores(start, end, *, now=None, weights: dict | None = None) -> l
 
     departments = Department.objects.in_bulk(list(figures))
     total_weight = sum(weights.values())
-    rows = []
+    rows, unranked = [], []
     for dept_id, f in figures.items():
+        if not (f["issued"] or f["carried_overdue"]):
+            continue
         on_time_accept = _rate(f["accepted_on_time"], f["accept_due"])
-        on_time_complete = _rate(f["completed_on_time"], f["complete_due"])
+        on_time_complete = _rate(f["completed_on_time"], f["complete_due"] + f["carried_overdue"])
         return_rate = _rate(f["returned"], f["issued"])
         reopen_rate = _rate(f["reopened"], f["kept"])
         satisfaction = _rate(f["satisfied"], f["rated"])
@@ -94,7 +110,7 @@ def department_scores(start, end, *, now=None, weights: dict | None = None) -> l
                  + weights["process"] * process) / total_weight
         dept = departments[dept_id]
         rows.append({
-            "department_id": dept_id, "code": dept.code, "name": dept.name, **f,
+            "department_id": dept_id, "code": dept.code, "name": dept.name, **f, "ranked": True,
             "notices_total": sum(f["notices"].values()),
             "on_time_accept": on_time_accept, "on_time_complete": on_time_complete, "return_rate": return_rate,
             "reopen_rate": reopen_rate, "satisfaction": satisfaction,
@@ -104,4 +120,14 @@ def department_scores(start, end, *, now=None, weights: dict | None = None) -> l
     rows.sort(key=lambda r: (-r["total"], r["code"]))
     for rank, r in enumerate(rows, start=1):
         r["rank"] = rank
-    return rows
+    measured = {r["department_id"] for r in rows}
+    for dept in Department.objects.filter(Q(active=True) | Q(pk__in=list(figures))).exclude(
+            pk__in=measured).order_by("code"):
+        f = figures.get(dept.pk) or row(dept.pk)
+        unranked.append({
+            "department_id": dept.pk, "code": dept.code, "name": dept.name, **f, "ranked": False, "rank": None,
+            "notices_total": sum(f["notices"].values()), "on_time_accept": None, "on_time_complete": None,
+            "return_rate": None, "reopen_rate": None, "satisfaction": None, "results": None, "rating": None,
+            "process": None, "total": None,
+        })
+    return rows + unranked

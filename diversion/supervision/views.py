@@ -329,8 +329,9 @@ def disclosure_list(request):
 
 @role_required(*SUPERVISOR)
 def league_table(request):
-    form = PeriodForm(request.GET or None)
     kind, day = ReportKind.MONTHLY, timezone.localdate()
+    # The selector shows the period the table is for, bound or not.
+    form = PeriodForm(request.GET or None, initial={"period": kind, "day": day})
     if form.is_valid():
         kind = form.cleaned_data["period"] or kind
         day = form.cleaned_data["day"] or day
