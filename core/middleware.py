@@ -1,3 +1,6 @@
+import re
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.utils import translation
@@ -41,3 +44,22 @@ class RefuseNulMiddleware:
                 and holds_nul(list(request.POST.lists()))):
             raise BadRequest(NUL_REFUSED)
         return self.get_response(request)
+
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestIdMiddleware:
+    """Every request gets an id (the proxy's `X-Request-ID` when it sends a sane one, else a new one): it is
+    sent back in `X-Request-ID`, shown on the error pages and added to the server-error log line
+    (core.logs), so a user's "it failed, id 3f2a…" leads to the traceback."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        sent = request.headers.get("X-Request-ID", "")
+        request.request_id = sent if REQUEST_ID.match(sent) else uuid.uuid4().hex[:16]
+        response = self.get_response(request)
+        response.headers["X-Request-ID"] = request.request_id
+        return response

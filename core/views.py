@@ -3,12 +3,15 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest
 from django.db import DatabaseError
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
 
 from .models import Role
 from .outbox import outbox_figures
@@ -60,13 +63,50 @@ def bad_request(request, exception=None):
     return render(request, "400.html", {"reason": reason}, status=400)
 
 
+def _way_back(request) -> str:
+    """The page the user came from when it is one of ours, for the error pages' "back" link."""
+    referer = request.META.get("HTTP_REFERER", "")
+    if referer and url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()},
+                                                   require_https=request.is_secure()):
+        return referer
+    return ""
+
+
+def _error_page(request, template: str, status: int):
+    return render(request, template, {"back": _way_back(request), "status": status,
+                                      "request_id": getattr(request, "request_id", "")}, status=status)
+
+
+def permission_denied(request, exception=None):
+    """handler403: the app's page saying this page is not for this account, with the way back and the
+    request id; under /api/ the API's error body."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(DRFPermissionDenied.default_detail),
+                             "code": DRFPermissionDenied.default_code}, status=403)
+    return _error_page(request, "403.html", 403)
+
+
 def page_not_found(request, exception=None):
     """handler404: under /api/ the API's own error body (JSON, as its schema documents for 404), so a client
-    that sends `/api/v1/calls/abc/` reads the same shape as for an id that does not exist; Django's page
+    that sends `/api/v1/calls/abc/` reads the same shape as for an id that does not exist; the app's page
     elsewhere."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": str(NotFound.default_detail), "code": NotFound.default_code}, status=404)
-    return defaults.page_not_found(request, exception)
+    return _error_page(request, "404.html", 404)
+
+
+def server_error(request):
+    """handler500: a page that touches neither the database nor the session (either may be what failed):
+    no context processors, no user menu; the request id ties what the user reports to the log line."""
+    request_id = getattr(request, "request_id", "")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Server error", "code": "server_error", "request_id": request_id},
+                            status=500)
+    try:
+        body = loader.get_template("500.html").render({"request_id": request_id})
+    except Exception:  # noqa: BLE001 - the last resort must answer whatever broke
+        return defaults.server_error(request)
+    return HttpResponseServerError(body)
 
 
 class LoginView(auth_views.LoginView):
