@@ -30,3 +30,11 @@ class IncidentsConfig(AppConfig):
     def ready(self):
         post_migrate.connect(_review_backfill_after_migrate, sender=self,
                              dispatch_uid="incidents.review_backfill_after_migrate")
+        from core.labels import register
+
+        from .review.presenters import COMPARE_LABELS, TREND_LABELS, WINDOW_LABELS
+
+        # The keys of the daily review's stored figures, as people read them (core.labels).
+        register("compare", dict(COMPARE_LABELS))
+        register("window", dict(WINDOW_LABELS))
+        register("trend", TREND_LABELS)

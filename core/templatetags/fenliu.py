@@ -1,6 +1,25 @@
 from django import template
 
+from core import labels
+
 register = template.Library()
+
+
+@register.filter(name="label")
+def label_filter(key, group: str) -> str:
+    """`{{ key|label:"notice" }}`: the human label of a stored figure's key (core.labels)."""
+    return labels.label(group, key)
+
+
+@register.filter(name="yes_no")
+def yes_no_filter(value) -> str:
+    return labels.yes_no(value)
+
+
+@register.filter(name="pct")
+def percent_filter(rate, digits: int = 0) -> str:
+    """`{{ rate|pct }}`: a share 0–1 as a percentage, a dash for None (core.labels.percent)."""
+    return labels.percent(rate, digits)
 
 
 @register.filter

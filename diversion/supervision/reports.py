@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_write
 from core.exports import xlsx_bytes
+from core.labels import label, xlsx_percent, yes_no
 from core.times import day_start
 
 from ..models import AccountabilityRecord, Callback, HandoffSlip, Notice, Report, ReportKind, SlipStatus
@@ -71,8 +72,9 @@ def _ranking(kind: str, start: datetime, end: datetime, now) -> dict:
             "weights": settings.SUPERVISION_SCORE_WEIGHTS}
     if kind == ReportKind.QUARTERLY:
         n = settings.SUPERVISION_LISTED_DEPARTMENTS
+        ranked = [r for r in rows if r["rank"] is not None]  # a department with no slips is not listed
         data["listed"] = [{"code": r["code"], "name": r["name"], "rank": r["rank"], "total": r["total"]}
-                          for r in rows[-n:]][::-1] if rows else []
+                          for r in ranked[-n:]][::-1] if ranked else []
     return data
 
 
@@ -119,23 +121,34 @@ def report_xlsx(report: Report) -> bytes:
         done.append([_("No."), _("Department"), _("At"), _("Channel"), _("Reached"), _("Resolved"),
                      _("Satisfaction"), _("Reopened")])
         for r in data.get("done", []):
-            done.append([r["serial"], r["department"], r["at"], r["channel"], r["reached"], r["resolved"],
-                         r["satisfaction"], r["reopened"]])
+            done.append([r["serial"], r["department"], r["at"], label("callback_channel", r["channel"]),
+                         yes_no(r["reached"]), label("resolved", r["resolved"]) if r["resolved"] else "—",
+                         r["satisfaction"] if r["satisfaction"] is not None else "—", yes_no(r["reopened"])])
         ws.append([_("Callbacks due"), len(data.get("due", []))])
         ws.append([_("Callbacks made"), len(data.get("done", []))])
     else:
         for key, value in data.get("totals", {}).items():
-            ws.append([key, value])
+            ws.append([label("slip_totals", key), value])
         for key, value in data.get("notices", {}).items():
-            ws.append([f"notices.{key}", value])
+            ws.append([label("notice", key), value])
+        for key, value in data.get("accountability", {}).items():
+            ws.append([label("accountability", key), value])
         league = wb.create_sheet(_("League table")[:31])
         league.append([_("Rank"), _("Code"), _("Department"), _("Slips"), _("On-time acceptance"),
                        _("On-time completion"), _("Return rate"), _("Reopen rate"), _("Satisfaction"),
                        _("Notices"), _("Results"), _("Caller rating"), _("Process"), _("Score")])
+        rates = ("on_time_accept", "on_time_complete", "return_rate", "reopen_rate", "satisfaction")
         for r in data.get("league", []):
-            league.append([r["rank"], r["code"], r["name"], r["issued"], r["on_time_accept"], r["on_time_complete"],
-                           r["return_rate"], r["reopen_rate"], r["satisfaction"], r["notices_total"], r["results"],
-                           r["rating"], r["process"], r["total"]])
+            if r["rank"] is None:  # no slips in the period: listed, not ranked, no score
+                league.append(["—", r["code"], r["name"], r["issued"], _("No slips in this period: not ranked."),
+                               None, None, None, None, r["notices_total"]])
+                continue
+            league.append([r["rank"], r["code"], r["name"], r["issued"], *("—" if r[k] is None else r[k]
+                                                                           for k in rates),
+                           r["notices_total"], r["results"], r["rating"], r["process"], r["total"]])
+            for cell in league[league.max_row][4:9]:
+                if cell.value != "—":
+                    xlsx_percent(cell)
         if "listed" in data:
             listed = wb.create_sheet(_("Listed")[:31])
             listed.append([_("Rank"), _("Code"), _("Department"), _("Score")])

@@ -9,9 +9,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exports import xlsx_bytes
+from core.labels import label
 
 from ..models import DailyReview
-from .presenters import review_context
+from .presenters import WEEKDAYS, review_context
 
 
 def _pct(rate):
@@ -27,10 +28,10 @@ def review_xlsx(review: DailyReview) -> bytes:
     ws = wb.active
     ws.title = _("Summary")[:31]
     scope = review.grid.code + " " + review.grid.name if review.grid_id else _("Whole city")
-    ws.append([_("Daily incident review") + " 警情日研判", review.date.isoformat(), scope])
+    ws.append([_("Daily incident review"), review.date.isoformat(), scope])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append([_("Built at"), timezone.localtime(review.built_at).strftime("%Y-%m-%d %H:%M")])
-    for label, value in [
+    for name, value in [
         (_("Calls"), d["totals"]["calls"]), (_("Police"), d["totals"]["police"]),
         (_("Non-police"), d["totals"]["non_police"]), (_("Diverted"), d["slips"]["diverted"]),
         (_("Accepted"), d["slips"]["accepted"]), (_("Completed"), d["slips"]["completed"]),
@@ -41,11 +42,12 @@ def review_xlsx(review: DailyReview) -> bytes:
         (_("Hotspots (day)"), d["hotspot_counts"]["day"]), (_("Hotspots (7 days)"), d["hotspot_counts"]["week"]),
         (_("Hotspots (30 days)"), d["hotspot_counts"]["month"]),
     ]:
-        ws.append([label, value])
+        ws.append([name, value])
     ws.append([])
     ws.append([_("Compared with"), _("Date"), _("Calls"), _("Change (%)"), _("Non-police"), _("Change (%)")])
     for key, c in d["compare"].items():
-        ws.append([key, c["date"], c["calls"], _pct(c["change_calls"]), c["non_police"], _pct(c["change_non_police"])])
+        ws.append([label("compare", key), c["date"], c["calls"], _pct(c["change_calls"]), c["non_police"],
+                   _pct(c["change_non_police"])])
 
     def sheet(title, header, rows):
         s = wb.create_sheet(title[:31])
@@ -66,14 +68,14 @@ def review_xlsx(review: DailyReview) -> bytes:
           [[f"{c['micro_code']} {c['micro_name']}", c["category"]["name_zh"], c["calls"], c["first"], c["last"]]
            for c in d["clusters"]])
     sheet(_("Hotspots"), [_("Window"), _("Micro grid"), _("Non-police calls"), _("Window before"), _("Trend")],
-          [[w, f"{h['code']} {h['name']}", h["calls"], h["before"], h["trend"]]
+          [[label("window", w), f"{h['code']} {h['name']}", h["calls"], h["before"], label("trend", h["trend"])]
            for w, rows in d["hotspots"].items() for h in rows])
     groups = [g["name_zh"] for g in d["heat_grid"]["groups"]]
     sheet(_("Grid heat"), [_("Grid"), _("Total"), *groups],
           [[f"{r['code']} {r['name']}".strip() or _("not placed"), r["total"], *r["cells"]]
            for r in d["heat_grid"]["rows"]])
     sheet(_("Hour x weekday"), [_("Weekday"), *range(24)],
-          [[i + 1, *row] for i, row in enumerate(d["heat_hour_weekday"])])
+          [[str(WEEKDAYS[i]), *row] for i, row in enumerate(d["heat_hour_weekday"])])
     sheet(_("Departments"), [_("Code"), _("Department"), _("Slips"), _("On-time acceptance (%)"),
                              _("On-time completion (%)"), _("Overdue"), _("Returned"), _("Reopened")],
           [[r["code"], r["name_zh"], r["slips"], _pct(r["on_time_accept"]), _pct(r["on_time_complete"]),

@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from core.labels import label
+
 from ..models import DailyReview
 from . import charts
 
@@ -18,6 +20,7 @@ WEEKDAYS = [gettext_lazy("Mon"), gettext_lazy("Tue"), gettext_lazy("Wed"), gette
 COMPARE_LABELS = [("previous_day", gettext_lazy("Previous day")), ("last_week", gettext_lazy("Same day last week")),
                   ("last_year", gettext_lazy("Same day last year"))]
 WINDOW_LABELS = [("day", gettext_lazy("Day")), ("week", gettext_lazy("7 days")), ("month", gettext_lazy("30 days"))]
+TREND_LABELS = {"up": gettext_lazy("Rising"), "down": gettext_lazy("Falling"), "flat": gettext_lazy("Steady")}
 
 
 def _name(d: dict) -> str:
@@ -66,3 +69,60 @@ def review_context(review: DailyReview) -> dict:
         "weekday_heat": charts.heat_matrix(d["heat_hour_weekday"], [str(w) for w in WEEKDAYS],
                                            [str(h) for h in range(24)], title=_("Calls by weekday and hour")),
     }
+
+
+SLIP_FIGURES = {"accepted": gettext_lazy("Slips accepted"), "completed": gettext_lazy("Slips completed"),
+                "overdue": gettext_lazy("Slips overdue"), "returned": gettext_lazy("Slips returned"),
+                "reopened": gettext_lazy("Slips reopened")}
+
+
+def _find(rows, id_key: str, value: str):
+    return next((r for r in rows if str(r.get(id_key)) == value), None)
+
+
+def figure_title(key: str, data: dict | None) -> str:
+    """The drill-down page's heading for a figure key (incidents.review.selectors.review_calls): what the
+    figure counts, in words, with the names from the stored review. Never the key itself."""
+    d = data or {}
+    kind, _sep, arg = key.partition(":")
+    simple = {"calls": _("All calls of the day"), "police": _("Police calls"),
+              "non_police": _("Non-police calls"), "slips": _("Calls diverted on a slip")}
+    if key in simple:
+        return simple[key]
+    if kind == "slips" and arg in SLIP_FIGURES:
+        return str(SLIP_FIGURES[arg])
+    if kind in ("group", "cat"):
+        row = _find(d.get("groups" if kind == "group" else "categories", []), "id", "None" if arg == "none" else arg)
+        name = _name(row) if row else "—"
+        return (_("Group: %(name)s") if kind == "group" else _("Sub-category: %(name)s")) % {"name": name}
+    if kind == "hour":
+        return _("Calls received %(h)s:00–%(h)s:59") % {"h": arg}
+    if kind == "dept":
+        row = _find(d.get("departments", []), "id", arg)
+        return _("Slips to %(name)s") % {"name": _name(row) if row else "—"}
+    if kind == "micro":
+        return _("Calls in micro grid %(id)s") % {"id": arg}
+    if kind == "heat":
+        grid, _sep, group = arg.partition(":")
+        row = _find(d.get("heat_grid", {}).get("rows", []), "grid_id", grid)
+        grp = _find(d.get("heat_grid", {}).get("groups", []), "id", "None" if group == "none" else group)
+        return _("%(grid)s · %(group)s") % {"grid": f"{row['code']} {row['name']}".strip() if row else "—",
+                                            "group": _name(grp) if grp else "—"}
+    if kind in ("hotspot", "hotspot_before"):
+        window, _sep, micro = arg.partition(":")
+        row = _find(d.get("hotspots", {}).get(window, []), "grid_id", micro)
+        place = f"{row['code']} {row['name']}" if row else micro
+        span = label("window", window)
+        if kind == "hotspot":
+            return _("Hotspot %(place)s: non-police calls in the last %(span)s") % {"place": place, "span": span}
+        return _("Hotspot %(place)s: non-police calls in the %(span)s before") % {"place": place, "span": span}
+    if kind == "repeat":
+        return _("Repeat caller no. %(n)s") % {"n": int(arg) + 1 if arg.isdigit() else arg}
+    if kind == "cluster":
+        items = d.get("clusters", [])
+        c = items[int(arg)] if arg.isdigit() and int(arg) < len(items) else None
+        if c:
+            return _("Cluster: %(category)s in %(place)s") % {"category": _name(c["category"]),
+                                                              "place": f"{c['micro_code']} {c['micro_name']}"}
+        return _("Cluster")
+    return _("Calls behind the figure")

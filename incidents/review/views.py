@@ -20,7 +20,7 @@ from core.times import day_param
 from ..models import DailyReview
 from ..retention import export_audit
 from .exports import review_pdf, review_xlsx
-from .presenters import review_context
+from .presenters import figure_title, review_context
 from .selectors import UnknownFigure, review_calls
 from .services import backfill_progress, daily_review_build
 
@@ -100,6 +100,7 @@ def review_calls_view(request):
     back = f"{reverse('review')}?{urlencode({'date': day.isoformat(), 'scope': scope})}"
     return render(request, "review/calls.html",
                   {"nav": "review", "day": day, "scope": scope, "key": key, "page": page,
+                   "figure": figure_title(key, review.data if review else None),
                    "count": page.paginator.count, "back": back, "review": review})
 
 

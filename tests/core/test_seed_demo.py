@@ -164,3 +164,79 @@ def test_the_weeks_before_tell_a_true_story(seeded, db):
     assert DisputeFile.objects.filter(mediator__isnull=True).exists()  # opened by the centre, not yet taken
     assert FollowUpVisit.objects.filter(done_at__isnull=False).exists()
     assert FollowUpVisit.objects.filter(done_at__isnull=True, due_on__lte=timezone.localdate()).exists()
+
+
+# Internal keys of stored figures that must never reach a reader (core.labels maps them to words).
+RAW_KEYS = {"issued", "completed", "overdue_open", "returned", "reopened", "warning", "supervision",
+            "rectification", "reminder_talk", "held_to_account", "phone", "sms", "visit", "yes", "no", "partly",
+            "True", "False", "None", "non_police", "previous_day", "last_week", "last_year", "up", "down", "flat",
+            "day", "week", "month", "on_time_accept", "notices_total"}
+
+
+def _raw_in(text: str, chinese: bool) -> list[str]:
+    """Raw keys in a piece of output. Any snake_case word or dotted key is raw in either language; in the
+    Chinese output every Latin word that is a key is raw too (in English, "7 days" or "Yes" are words)."""
+    import re
+
+    found = re.findall(r"\b[a-z]+(?:_[a-z]+)+\b|\bnotices\.\w+|\b(?:True|False)\b", text)
+    if chinese:
+        found += [w for w in re.findall(r"[A-Za-z_]+", text) if w in RAW_KEYS]
+    return found
+
+
+def _xlsx_cells(data: bytes):
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(data))
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            yield from row
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_demos_exports_show_no_raw_key(seeded, db, language):
+    """Every stored report and the latest city review, exported to Excel (and the review to PDF), read back:
+    labels, not keys; rates formatted as percentages; booleans as words."""
+    from django.utils import translation
+    from pypdf import PdfReader
+
+    from core.labels import XLSX_PERCENT
+    from diversion.models import Report
+    from diversion.supervision.reports import report_xlsx
+    from incidents.models import DailyReview
+    from incidents.review.exports import review_pdf, review_xlsx
+
+    chinese = language == "zh-hans"
+    reports = {r.kind: r for r in Report.objects.order_by("generated_at")}
+    assert {"weekly", "monthly", "daily"} <= set(reports)
+    review = DailyReview.objects.filter(grid__isnull=True).latest("date")
+    with translation.override(language):
+        files = {f"report-{kind}": report_xlsx(r) for kind, r in reports.items()}
+        files["review"] = review_xlsx(review)
+        pdf_text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(review_pdf(review))).pages)
+    raw = []
+    for name, data in files.items():
+        for cell in _xlsx_cells(data):
+            assert not isinstance(cell.value, bool), (name, cell.coordinate)
+            if isinstance(cell.value, str) and (cell.value in RAW_KEYS or _raw_in(cell.value, chinese)):
+                raw.append((name, cell.coordinate, cell.value))
+    raw += [("review.pdf", word) for word in _raw_in(pdf_text, chinese)]
+    assert raw == []
+
+    # The league table's rates are numbers shown as percentages (a dash where there is nothing to measure).
+    from openpyxl import load_workbook
+
+    league = load_workbook(io.BytesIO(files["report-weekly"])).worksheets[1]
+    ranked = [row for row in league.iter_rows(min_row=2) if row[0].value != "—"]  # "—": no slips, not ranked
+    rates = [c for row in ranked for c in row[4:9]]
+    assert rates and all(c.value == "—" or (isinstance(c.value, float | int) and c.number_format == XLSX_PERCENT)
+                         for c in rates)
+    unranked = [row for row in league.iter_rows(min_row=2) if row[0].value == "—"]
+    assert all(row[3].value == 0 and row[13].value is None for row in unranked)
+    # The callbacks sheet says 是/否 (Yes/No) and the channel's name.
+    values = {c.value for c in _xlsx_cells(files["report-daily"])}
+    assert {"是", "否"} & values if chinese else {"Yes", "No"} & values
+    assert ("电话" if chinese else "Phone") in values
+    # The PDF's title once.
+    title = "警情日研判" if chinese else "Daily incident review"
+    assert pdf_text.count(title) == 1

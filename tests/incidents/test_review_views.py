@@ -102,3 +102,32 @@ def test_the_pdf_export_opens_and_renders_chinese(client, supervisor, built):
 
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(r.content)).pages)
     assert "警情日研判" in text and "微网格M1" in text
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_every_drill_down_from_the_dashboard_says_in_words_what_it_counts(client, supervisor, built, language):
+    import html
+    import re
+    from urllib.parse import parse_qs, urlparse
+
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    client.force_login(supervisor)
+    body = client.get(reverse("review"), _q()).content.decode()
+    links = sorted({html.unescape(h) for h in re.findall(r'href="(/review/calls/\?[^"]+)"', body)})
+    assert len(links) > 20
+    titles = {}
+    for link in links:
+        key = parse_qs(urlparse(link).query)["key"][0]
+        page = client.get(link).content.decode()
+        title = html.unescape(re.search(r'<strong id="drill-figure">([^<]*)</strong>', page).group(1))
+        assert (":" not in key or key not in title) and not re.search(r"\b[a-z]+_[a-z_]+\b", title), (key, title)
+        assert title not in ("—", "Calls behind the figure", "该数据对应的警情") and "—" not in title, (key, title)
+        if language == "zh-hans":
+            assert not re.search(r"\b[a-z]+\b", title), (key, title)  # no Latin word in Chinese
+        titles[key] = title
+    if language == "zh-hans":
+        assert titles["non_police"] == "非警务警情"
+    else:
+        assert titles["non_police"] == "Non-police calls"
