@@ -138,6 +138,15 @@ class AuditLog(models.Model):
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
 
+    @property
+    def reason_display(self) -> str:
+        """The reason in the reader's language when the system wrote it (core.audit.Reason); what a person
+        typed, as typed."""
+        from .audit import REASON_KEY, Reason
+
+        stored = (self.data or {}).get(REASON_KEY)
+        return Reason.render(stored) if stored else self.reason
+
 
 class OutboxStatus(models.TextChoices):
     PENDING = "pending", _("Awaiting delivery")

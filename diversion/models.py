@@ -369,6 +369,25 @@ class Notice(models.Model):
     def serial(self) -> str:
         return f"{NOTICE_PREFIX.get(self.kind, 'TZ')}-{self.issued_at:%Y}-{self.pk:06d}"
 
+    @property
+    def reason_display(self) -> str:
+        """The ladder's reason in the reader's language for a notice the system raised (its stored text is
+        the centre's language); a supervisor's own words as written."""
+        return ladder_reason(self.kind) if self.automatic else self.reason
+
+
+def ladder_reason(kind: str) -> str:
+    """Why the notice ladder raised a notice of this kind, in the active language."""
+    from django.utils.translation import gettext
+
+    if kind == NoticeKind.WARNING:
+        return gettext("Used %(p)s%% of the time allowed and not completed yet.") % {
+            "p": settings.SUPERVISION_WARN_PERCENT}
+    if kind == NoticeKind.SUPERVISION:
+        return gettext("Past the deadline and not completed.")
+    return gettext("Overdue by more than %(h)s hours, or reopened %(n)s times after unsatisfied callbacks.") % {
+        "h": settings.SUPERVISION_RECTIFY_GRACE_HOURS, "n": settings.SUPERVISION_RECTIFY_REOPENS}
+
 
 class NoticeItem(models.Model):
     """One slip or one joint-meeting action covered by a notice. The system raises each level at most once

@@ -4,6 +4,7 @@ only: every rule about states and who may act lives in diversion.services."""
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from core.serializers import TextField
 from incidents.models import Call
 
 from .models import Callback, Department, HandoffSlip
@@ -65,11 +66,11 @@ class SlipSerializer(serializers.ModelSerializer):
 
 
 class SlipAcceptSerializer(serializers.Serializer):
-    handler_name = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    handler_name = TextField(max_length=64, required=False, allow_blank=True, default="")
 
 
 class SlipReturnSerializer(serializers.Serializer):
-    reason = serializers.CharField(min_length=1, max_length=2000)
+    reason = TextField(min_length=1, max_length=2000)
     suggested_department = serializers.SlugRelatedField(
         slug_field="code", queryset=Department.objects.filter(active=True), required=False, allow_null=True,
         default=None,
@@ -77,8 +78,8 @@ class SlipReturnSerializer(serializers.Serializer):
 
 
 class SlipCompleteSerializer(serializers.Serializer):
-    result = serializers.CharField(min_length=1, max_length=4000)
-    handler_name = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    result = TextField(min_length=1, max_length=4000)
+    handler_name = TextField(max_length=64, required=False, allow_blank=True, default="")
 
 
 class CallbackRecordSerializer(serializers.Serializer):
@@ -90,7 +91,7 @@ class CallbackRecordSerializer(serializers.Serializer):
                                        default="")
     satisfaction = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True,
                                             default=None)
-    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    comment = TextField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class CallbackCreatedSerializer(CallbackSerializer):

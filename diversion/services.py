@@ -11,8 +11,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from core.audit import audit_write
+from core.audit import Reason, audit_write
 from core.errors import Conflict, DomainError
 from core.models import Role
 from core.outbox import outbox_put
@@ -59,7 +60,7 @@ def _check_own_department(actor, slip: HandoffSlip) -> None:
         raise PermissionDenied
 
 
-def _move(*, actor, slip: HandoffSlip, to_state: str, fields: list[str], reason: str = "",
+def _move(*, actor, slip: HandoffSlip, to_state: str, fields: list[str], reason: "str | Reason" = "",
           data: dict | None = None) -> None:
     from_state = slip.status
     SLIP_TRANSITIONS.check(from_state, to_state)
@@ -91,6 +92,19 @@ def slip_accept(*, actor, slip_pk: int, handler_name: str = "") -> HandoffSlip:
         audit_write(actor=actor, action="slip_status", obj=slip, call=slip.call, from_state=from_state,
                     to_state=SlipStatus.ACCEPTED)
     return slip
+
+
+def slip_print_phone(*, actor, slip: HandoffSlip) -> str:
+    """The caller's full number for the department's printed part, audited as a reveal (the supervisor's
+    list of who saw callers' numbers); "" for someone who may not see it, or once it was anonymised."""
+    from incidents.services import call_reveal_phone, can_reveal_phone
+
+    call = slip.call
+    if not can_reveal_phone(actor, call) or call.anonymised_at is not None or not call.caller_phone:
+        return ""
+    with transaction.atomic():
+        return call_reveal_phone(actor=actor, call=call, reason=Reason(
+            gettext_noop("Printed on the department's part of slip %(serial)s"), serial=slip.serial))
 
 
 def slip_return(*, actor, slip_pk: int, reason: str, suggested_department=None) -> HandoffSlip:
@@ -175,10 +189,12 @@ def callback_record(*, actor, slip_pk: int, channel: str, reached: bool, resolve
             slip.closed_at, slip.close_reason = None, ""
             _move(actor=actor, slip=slip, to_state=SlipStatus.REOPENED, fields=["reopen_count", "closed_at",
                                                                                "close_reason"],
-                  reason=_("Caller not satisfied: %(c)s") % {"c": comment or callback.get_resolved_display()},
+                  reason=Reason(gettext_noop("Caller not satisfied: %(c)s"),
+                         c=comment or Reason.choice(callback, "resolved").as_data()),
                   data={"callback": callback.pk})
             if call.status == CallStatus.CLOSED:
-                call_move(actor=actor, call=call, to_state=CallStatus.DIVERTED, reason=_("Slip reopened"))
+                call_move(actor=actor, call=call, to_state=CallStatus.DIVERTED,
+                          reason=Reason(gettext_noop("Slip reopened")))
             outbox_put("diversion.slip_reopened", {"slip": slip.pk},
                        key=f"slip-reopened:{slip.pk}:{slip.reopen_count}")
         elif reached and slip.status == SlipStatus.COMPLETED:
@@ -188,7 +204,7 @@ def callback_record(*, actor, slip_pk: int, channel: str, reached: bool, resolve
             slip.close_reason = "satisfied"
             slip.save(update_fields=["close_reason"])
             audit_write(actor=actor, action="slip_status", obj=slip, call=call, from_state=slip.status,
-                        to_state=slip.status, reason=slip.get_close_reason_display(),
+                        to_state=slip.status, reason=Reason.choice(slip, "close_reason"),
                         data={"callback": callback.pk})
         elif not reached:
             failed = slip.callbacks.filter(reached=False).count()
@@ -203,7 +219,7 @@ def _close(actor, slip: HandoffSlip, call, reason: str, callback: Callback) -> N
 
     slip.closed_at, slip.close_reason = timezone.now(), reason
     _move(actor=actor, slip=slip, to_state=SlipStatus.CLOSED, fields=["closed_at", "close_reason"],
-          reason=slip.get_close_reason_display(), data={"callback": callback.pk})
+          reason=Reason.choice(slip, "close_reason"), data={"callback": callback.pk})
     if call.status == CallStatus.DIVERTED:
-        call_move(actor=actor, call=call, to_state=CallStatus.CLOSED, reason=slip.get_close_reason_display())
+        call_move(actor=actor, call=call, to_state=CallStatus.CLOSED, reason=Reason.choice(slip, "close_reason"))
 

@@ -89,9 +89,13 @@ def slip_detail(request, pk):
 
 @role_required(Role.DEPARTMENT, Role.DISPATCHER, Role.SUPERVISOR)
 def slip_print(request, pk):
+    """The three parts to print. The department's part carries the caller's full number (the department
+    must call them); showing it is a reveal, audited like one, for anyone allowed to see the number."""
     slip = slip_get_for_user(request.user, pk)
-    return render(request, "department/slip_print.html", {"slip": slip, "call": slip.call, "parts": SLIP_PARTS,
-                                                          "caller_hidden": slip_caller_hidden(request.user, slip)})
+    hidden = slip_caller_hidden(request.user, slip)
+    return render(request, "department/slip_print.html", {
+        "slip": slip, "call": slip.call, "parts": SLIP_PARTS, "caller_hidden": hidden,
+        "full_phone": "" if hidden else services.slip_print_phone(actor=request.user, slip=slip)})
 
 
 def _act(request, pk, form_class, form_key, action, success):

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from core.errors import DomainError
 from core.parsers import BoundedJSONParser
 from core.roles import CanTakeCalls
+from core.serializers import NumberField, TextField
 
 from . import services
 from .models import Unit
@@ -28,24 +29,6 @@ def _messages(errors, prefix: str = ""):
             yield from _messages(value, f"{prefix}[{n}] " if isinstance(value, dict) else prefix)
     else:
         yield f"{prefix}{errors}"
-
-
-class TextField(serializers.CharField):
-    """Text, as the schema says: a number is refused, not read as its digits."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            raise ValidationError(_("Give this as text."))
-        return super().to_internal_value(data)
-
-
-class NumberField(serializers.FloatField):
-    """A JSON number, as the schema says: text (“25.1”) and true/false are refused, not converted."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            raise ValidationError(_("Give this as a number."))
-        return super().to_internal_value(data)
 
 
 class PositionSerializer(serializers.Serializer):

@@ -13,10 +13,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from shapely.geometry import shape
 from shapely.validation import explain_validity
 
-from core.audit import audit_write
+from core.audit import Reason, audit_write
 from core.errors import Conflict, DomainError
 from core.models import Role
 from core.outbox import outbox_put
@@ -303,7 +304,7 @@ def hotspot_review(*, case_pk: int, today=None, actor=None) -> HotspotCase:
         case.save(update_fields=["quiet_streak", "status", "closed_at", "after_count"])
         audit_write(actor=actor, action="hotspot_status", obj=case, from_state=HotspotStatus.OPEN,
                     to_state=HotspotStatus.CLOSED,
-                    reason=_("%(n)d quiet days") % {"n": streak},
+                    reason=Reason(gettext_noop("%(n)d quiet days"), n=streak),
                     data={"before": case.before_count, "after": case.after_count})
     return case
 
@@ -620,7 +621,8 @@ def police_hand_over(*, actor, assignment_pk: int, category, department=None, no
                           instructions=note or _("Attended first by police unit %(unit)s.")
                           % {"unit": assignment.unit.name})
         call_move(actor=actor, call=call, to_state=CallStatus.DIVERTED,
-                  reason=_("Handed over on slip %(serial)s after police attended") % {"serial": slip.serial},
+                  reason=Reason(gettext_noop("Handed over on slip %(serial)s after police attended"),
+                         serial=slip.serial),
                   data={"slip": slip.pk, "assignment": assignment.pk, "category": category.code})
     return slip
 

@@ -10,7 +10,7 @@ from core.times import validate_event_time
 from diversion.models import Category, Department
 from grids.models import Grid, Unit
 
-from .models import Call, Channel, PoliceAssignment
+from .models import CONTENT_MAX_CHARS, Call, Channel, PoliceAssignment
 
 
 def new_manual_call_id() -> str:
@@ -28,7 +28,8 @@ class CallForm(forms.ModelForm):
         widgets = {
             "call_id": forms.HiddenInput,
             "received_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-            "content": forms.Textarea(attrs={"rows": 4, "autofocus": True}),
+            "content": forms.Textarea(attrs={"rows": 4, "maxlength": CONTENT_MAX_CHARS}),
+            "caller_phone": forms.TextInput(attrs={"autofocus": True, "inputmode": "tel", "autocomplete": "off"}),
         }
 
     def __init__(self, *args, **kwargs):
@@ -49,6 +50,9 @@ class CallForm(forms.ModelForm):
         content = self.cleaned_data["content"].strip()
         if not content:
             raise ValidationError(_("Write what the caller said."))
+        if len(content) > CONTENT_MAX_CHARS:
+            raise ValidationError(_("Keep what the caller said to %(max)d characters (this has %(n)d): the essentials "
+                                    "of the call, not a transcript.") % {"max": CONTENT_MAX_CHARS, "n": len(content)})
         return content
 
     def clean_received_at(self):

@@ -7,6 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from core.phones import caller_key, phone_mask
 from core.states import StateMachine
 
+# What the caller said, as a dispatcher or the 110 system records it: the essentials, not a transcript. The
+# same limit for the form and the API, so a call never fits one and not the other.
+CONTENT_MAX_CHARS = 2000
 
 class CallStatus(models.TextChoices):
     NEW = "new", _("Waiting")

@@ -9,12 +9,13 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from core.phones import phone_normalise
+from core.serializers import TextField
 from core.times import validate_event_time
 from diversion.models import Category, Department
 from diversion.routing import DECISIONS
 from grids.models import Unit
 
-from .models import Call, Channel
+from .models import CONTENT_MAX_CHARS, Call, Channel
 
 # The 110 system's clock and ours may differ a little; a call stamped further ahead than this is a typo
 # or a wrong time zone, not a call.
@@ -45,14 +46,14 @@ class CallIntakeSerializer(serializers.Serializer):
     """A call as the 110 system (or a dispatcher's client) sends it. `validated_data` is exactly what
     `incidents.services.call_intake` takes."""
 
-    call_id = serializers.CharField(min_length=1, max_length=64)
+    call_id = TextField(min_length=1, max_length=64)
     received_at = AwareDateTimeField()
-    caller_phone = serializers.CharField(min_length=1, max_length=32)
-    caller_name = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    caller_phone = TextField(min_length=1, max_length=32)
+    caller_name = TextField(max_length=64, required=False, allow_blank=True, default="")
+    address = TextField(max_length=200, required=False, allow_blank=True, default="")
     lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True, default=None)
     lon = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True, default=None)
-    content = serializers.CharField(min_length=1, max_length=4000)
+    content = TextField(min_length=1, max_length=CONTENT_MAX_CHARS)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False, default=Channel.PHONE)
 
     def validate_received_at(self, value):
@@ -116,13 +117,13 @@ class CallClassifySerializer(serializers.Serializer):
     department = serializers.SlugRelatedField(slug_field="code", queryset=Department.objects.filter(active=True),
                                               required=False, allow_null=True, default=None,
                                               help_text=_("Empty: the sub-category's department for the call's grid."))
-    instructions = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    instructions = TextField(max_length=500, required=False, allow_blank=True, default="")
     override_reason = serializers.CharField(
         max_length=300, required=False, allow_blank=True, default="",
         help_text=_("Required to divert a call the suggestion keeps with the police."))
     unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.filter(available=True), required=False,
                                               allow_null=True, default=None)
-    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    note = TextField(max_length=500, required=False, allow_blank=True, default="")
 
     def validate(self, attrs):
         police = attrs.pop("decision") == "police"

@@ -12,8 +12,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from core.audit import audit_write
+from core.audit import Reason, audit_write
 from core.errors import Conflict, DomainError
 from core.models import Role
 from core.outbox import outbox_put
@@ -38,7 +39,7 @@ class IntakeResult:
     created: bool
 
 
-def call_move(*, actor, call: Call, to_state: str, reason: str = "", data: dict | None = None) -> None:
+def call_move(*, actor, call: Call, to_state: str, reason: "str | Reason" = "", data: dict | None = None) -> None:
     """Move a locked call to `to_state` if the transition table allows it, and audit it."""
     from_state = call.status
     CALL_TRANSITIONS.check(from_state, to_state)
@@ -172,14 +173,14 @@ def call_classify(*, actor, call_pk: int, version: int | None, police: bool, cat
                                                          dispatched_at=timezone.now(), selection=selection,
                                                          distance_m=distance)
             call_move(actor=actor, call=call, to_state=CallStatus.ASSIGNED,
-                      reason=_("Police unit %(unit)s") % {"unit": unit.name},
+                      reason=Reason(gettext_noop("Police unit %(unit)s"), unit=unit.name),
                       data={"unit": unit.pk, "assignment": assignment.pk, "note": note})
             return Decision(call, assignment=assignment)
         slip = slip_issue(actor=actor, call=call, category=category,
                           department=department or routing.department_for(category=category, grid=call.micro_grid),
                           instructions=instructions)
         call_move(actor=actor, call=call, to_state=CallStatus.DIVERTED,
-                  reason=_("Diverted on slip %(serial)s") % {"serial": slip.serial},
+                  reason=Reason(gettext_noop("Diverted on slip %(serial)s"), serial=slip.serial),
                   data={"slip": slip.pk, "category": category.code})
         return Decision(call, slip=slip)
 
@@ -235,17 +236,17 @@ def call_claim(*, actor, call_pk: int, take_over: bool = False) -> Call:
         held = (Call.objects.select_for_update(skip_locked=True)
                 .filter(claimed_by=actor, status__in=CALL_QUEUE_STATUSES).exclude(pk=call.pk))
         for other in held:
-            _claim_clear(actor, other, reason=_("Opened call %(id)s") % {"id": call.call_id})
+            _claim_clear(actor, other, reason=Reason(gettext_noop("Opened call %(id)s"), id=call.call_id))
         call.claimed_by, call.claimed_at = actor, now
         call.save(update_fields=["claimed_by", "claimed_at"])
         action = "call_take_over" if holder is not None else "call_claim"
-        audit_write(actor=actor, action=action, obj=call, call=call,
-                    reason=_("Taken over from %(who)s") % {"who": _who(holder)} if holder is not None else "",
+        taken = Reason(gettext_noop("Taken over from %(who)s"), who=_who(holder)) if holder is not None else ""
+        audit_write(actor=actor, action=action, obj=call, call=call, reason=taken,
                     data={"from": holder.pk} if holder is not None else None)
         return call
 
 
-def _claim_clear(actor, call: Call, *, reason: str = "") -> None:
+def _claim_clear(actor, call: Call, *, reason: "str | Reason" = "") -> None:
     call.claimed_by, call.claimed_at = None, None
     call.save(update_fields=["claimed_by", "claimed_at"])
     audit_write(actor=actor, action="call_release", obj=call, call=call, reason=reason)
@@ -335,7 +336,7 @@ def police_finish(*, actor, assignment_pk: int, result: str, note: str = "") -> 
         assignment.result_note = note
         assignment.save(update_fields=["arrived_at", "finished_at", "result", "result_note"])
         call_move(actor=actor, call=call, to_state=CallStatus.CLOSED,
-                  reason=assignment.get_result_display(),
+                  reason=Reason.choice(assignment, "result"),
                   data={"assignment": assignment.pk, "note": note, "unit": assignment.unit_id})
     return assignment
 
@@ -373,7 +374,7 @@ def calls_place_unplaced() -> int:
             call.micro_grid, call.place = grid, place
             call.save(update_fields=["micro_grid", "place"])
             audit_write(actor=None, action="call_grid", obj=call, call=call, from_state="", to_state=grid.code,
-                        reason=_("Placed by the address list"))
+                        reason=Reason(gettext_noop("Placed by the address list")))
             placed += 1
     return placed
 
@@ -391,15 +392,17 @@ def can_reveal_phone(user, call: Call) -> bool:
     return False
 
 
-def call_reveal_phone(*, actor, call: Call, reason: str) -> str:
-    """Show a caller's full number to someone allowed to see it, for a reason they give, and audit who,
-    when and why (the supervisor's list of reveals, incidents.retention)."""
+def call_reveal_phone(*, actor, call: Call, reason: "str | Reason") -> str:
+    """Show a caller's full number to someone allowed to see it, for a reason they give (or the system's,
+    a Reason: the department's printed part), and audit who, when and why (the supervisor's list of reveals,
+    incidents.retention)."""
     if not can_reveal_phone(actor, call):
         raise PermissionDenied
-    reason = (reason or "").strip()
+    if not isinstance(reason, Reason):
+        reason = (reason or "").strip()[:300]
     if not reason:
         raise DomainError(_("Say why you need the caller's number."), code="reason_required")
     if call.anonymised_at is not None or not call.caller_phone:
         raise DomainError(_("The caller's number was anonymised after the retention period."), code="anonymised")
-    audit_write(actor=actor, action="phone_revealed", obj=call, call=call, reason=reason[:300])
+    audit_write(actor=actor, action="phone_revealed", obj=call, call=call, reason=reason)
     return call.caller_phone

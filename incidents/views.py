@@ -17,7 +17,7 @@ from grids.selectors import map_data
 
 from . import services
 from .forms import CallForm, ClassifyForm, GridForm, PoliceFinishForm
-from .models import Call, PoliceAssignment
+from .models import CONTENT_MAX_CHARS, Call, PoliceAssignment
 from .presenters import call_panel_context, decision_summaries
 from .selectors import call_queue, call_timeline_for, calls_visible_to, department_holds_call, wallboard_figures
 
@@ -150,7 +150,8 @@ def call_new(request):
             else:
                 messages.info(request, _("Call %(id)s was already registered.") % {"id": result.call.call_id})
             return redirect(f"{reverse('dispatch-workbench')}?call={result.call.pk}")
-    return render(request, "dispatcher/call_form.html", {"form": form, "nav": "new"})
+    return render(request, "dispatcher/call_form.html", {"form": form, "nav": "new",
+                                                          "content_max": CONTENT_MAX_CHARS})
 
 
 @role_required(*CENTRE, Role.DEPARTMENT)

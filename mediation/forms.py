@@ -111,6 +111,8 @@ class CloseForm(forms.Form):
 class FollowUpForm(forms.Form):
     result = forms.CharField(label=_("result"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
     flared_up = forms.BooleanField(label=_("dispute flared up again"), required=False)
+    early = forms.BooleanField(label=_("recorded before it is due"), required=False)
+    early_reason = forms.CharField(label=_("why early"), required=False, max_length=500)
 
 
 class ReopenForm(forms.Form):

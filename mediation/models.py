@@ -252,6 +252,7 @@ class FollowUpVisit(models.Model):
                                 on_delete=models.PROTECT, related_name="+")
     result = models.TextField(_("result"), blank=True)
     flared_up = models.BooleanField(_("dispute flared up again"), default=False)
+    early_reason = models.TextField(_("why recorded before it was due"), blank=True)
     # Visits still pending when the file is reopened are cancelled; closing it again schedules new ones.
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 

@@ -10,8 +10,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from core.audit import audit_write
+from core.audit import Reason, audit_write
 from core.errors import Conflict, DomainError
 from core.models import AuditAction, Role
 from core.phones import caller_key, phone_normalise
@@ -65,7 +66,7 @@ def _check_active(file: DisputeFile) -> None:
                        code="file_closed")
 
 
-def _move(*, actor, file: DisputeFile, to_state: str, fields: list[str], reason: str = "",
+def _move(*, actor, file: DisputeFile, to_state: str, fields: list[str], reason: "str | Reason" = "",
           data: dict | None = None) -> None:
     from_state = file.status
     FILE_TRANSITIONS.check(from_state, to_state)
@@ -238,12 +239,19 @@ def session_record(*, actor, file_pk: int, held_at, place: str, place_detail: st
     """Record a mediation session. The first one moves a registered (or reopened) file to mediating."""
     if place not in MediationSession.Place.values:
         raise DomainError(_("Choose where the session was held."), code="bad_place")
-    if held_at is None or held_at > timezone.now() + timedelta(days=1):
+    if held_at is None:
         raise DomainError(_("Give the date the session was held."), code="bad_held_at")
+    if held_at > timezone.now() + timedelta(minutes=settings.EVENT_TIME_MAX_AHEAD_MINUTES):
+        raise DomainError(_("A session is recorded after it was held: this time is in the future."),
+                          code="session_in_future")
     with transaction.atomic():
         file = _lock_file(file_pk)
         _check_station_mediator(actor, file)
         _check_active(file)
+        if held_at < file.opened_at - timedelta(days=1):
+            raise DomainError(_("The session is dated before the file was opened (%(day)s); check the date.")
+                              % {"day": timezone.localtime(file.opened_at).strftime("%Y-%m-%d")},
+                              code="session_before_file")
         members = list(members)
         if any(m.station_id != file.station_id for m in members):
             raise DomainError(_("Only the station's own mediators can be recorded as present."),
@@ -257,7 +265,7 @@ def session_record(*, actor, file_pk: int, held_at, place: str, place_detail: st
                     data={"session": session.pk, "place": place, "members": [m.pk for m in members]})
         if file.status != FileStatus.MEDIATING:
             _move(actor=actor, file=file, to_state=FileStatus.MEDIATING, fields=[],
-                  reason=_("Session held"), data={"session": session.pk})
+                  reason=Reason(gettext_noop("Session held")), data={"session": session.pk})
     return session
 
 
@@ -280,7 +288,7 @@ def file_close(*, actor, file_pk: int, outcome: str, agreement_text: str = "", n
             (note or "").strip(), now
         _move(actor=actor, file=file, to_state=FileStatus.CLOSED,
               fields=["outcome", "agreement_text", "outcome_note", "closed_at"],
-              reason=file.get_outcome_display(), data={"outcome": outcome})
+              reason=Reason.choice(file, "outcome"), data={"outcome": outcome})
         today = timezone.localdate(now)
         for days in settings.MEDIATION_FOLLOWUP_DAYS:
             FollowUpVisit.objects.get_or_create(file=file, round=file.flare_count, days_after=days,
@@ -288,15 +296,19 @@ def file_close(*, actor, file_pk: int, outcome: str, agreement_text: str = "", n
     return file
 
 
-def _reopen(*, actor, file: DisputeFile, reason: str, data: dict | None = None) -> None:
+def _reopen(*, actor, file: DisputeFile, reason: "str | Reason", data: dict | None = None) -> None:
     file.flare_count += 1
     _move(actor=actor, file=file, to_state=FileStatus.REOPENED, fields=["flare_count"], reason=reason, data=data)
     file.follow_ups.filter(done_at__isnull=True, cancelled_at__isnull=True).update(cancelled_at=timezone.now())
 
 
-def followup_record(*, actor, visit_pk: int, result: str, flared_up: bool = False) -> FollowUpVisit:
-    """Record a follow-up visit. A dispute that flared up again is marked and its file reopened."""
+def followup_record(*, actor, visit_pk: int, result: str, flared_up: bool = False, early: bool = False,
+                    early_reason: str = "") -> FollowUpVisit:
+    """Record a follow-up visit. A dispute that flared up again is marked and its file reopened. A visit is
+    recorded on or after its day; before it only when marked early with a reason (a 90-day visit on day 0
+    proves nothing about whether the agreement held)."""
     result = (result or "").strip()
+    early_reason = (early_reason or "").strip()
     if not result:
         raise DomainError(_("Describe what the visit found."), code="result_required")
     with transaction.atomic():
@@ -307,12 +319,22 @@ def followup_record(*, actor, visit_pk: int, result: str, flared_up: bool = Fals
         _check_station_mediator(actor, file)
         if not visit.pending:
             raise Conflict(_("This visit was already recorded or cancelled."), code="visit_not_pending")
+        if visit.due_on > timezone.localdate():
+            if not early:
+                raise DomainError(_("This visit is due on %(day)s. To record it before then, mark it early and "
+                                    "say why.") % {"day": visit.due_on.isoformat()}, code="visit_not_due")
+            if not early_reason:
+                raise DomainError(_("Say why the visit is recorded before it is due."), code="early_reason_required")
+        else:
+            early_reason = ""
         visit.done_at, visit.done_by, visit.result, visit.flared_up = timezone.now(), actor, result, flared_up
-        visit.save(update_fields=["done_at", "done_by", "result", "flared_up"])
+        visit.early_reason = early_reason
+        visit.save(update_fields=["done_at", "done_by", "result", "flared_up", "early_reason"])
         audit_write(actor=actor, action=A_FOLLOWUP, obj=file, reason=result,
-                    data={"visit": visit.pk, "due_on": visit.due_on.isoformat(), "flared_up": flared_up})
+                    data={"visit": visit.pk, "due_on": visit.due_on.isoformat(), "flared_up": flared_up,
+                          **({"early_reason": early_reason} if early_reason else {})})
         if flared_up:
-            _reopen(actor=actor, file=file, reason=_("Flared up again: %(r)s") % {"r": result},
+            _reopen(actor=actor, file=file, reason=Reason(gettext_noop("Flared up again: %(r)s"), r=result),
                     data={"visit": visit.pk})
     return visit
 

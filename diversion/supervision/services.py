@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import DateTimeField, Exists, FloatField, Func, OuterRef, Q, Value
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.audit import audit_write
@@ -34,6 +34,7 @@ from ..models import (
     NoticeKind,
     NoticeStatus,
     SlipStatus,
+    ladder_reason,
 )
 
 # A slip is on the ladder while the department still owes the work: not yet completed, not returned.
@@ -103,13 +104,8 @@ def ladder_actions_due(kind: str, now):
 
 
 def _ladder_reason(kind: str) -> str:
-    if kind == NoticeKind.WARNING:
-        return _("Used %(p)s%% of the time allowed and not completed yet.") % {
-            "p": settings.SUPERVISION_WARN_PERCENT}
-    if kind == NoticeKind.SUPERVISION:
-        return _("Past the deadline and not completed.")
-    return _("Overdue by more than %(h)s hours, or reopened %(n)s times after unsatisfied callbacks.") % {
-        "h": settings.SUPERVISION_RECTIFY_GRACE_HOURS, "n": settings.SUPERVISION_RECTIFY_REOPENS}
+    with translation.override(settings.LANGUAGE_CODE):  # stored in the centre's language, shown in the reader's
+        return ladder_reason(kind)
 
 
 def _raise_level(cursor, *, kind: str, now, batch: str) -> None:

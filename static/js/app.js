@@ -24,6 +24,20 @@
   window.addEventListener("load", function () {
     if (document.body && document.body.hasAttribute("data-print-on-load")) { window.print(); }
   });
+  // [data-count-for="id"]: "n / max characters" (n in its .n) under a field with a maxlength, kept up as the user types.
+  function count(counter) {
+    var field = document.getElementById(counter.getAttribute("data-count-for"));
+    if (!field) { return; }
+    var n = counter.querySelector(".n");
+    if (n) { n.textContent = String(field.value.length); }
+    counter.classList.toggle("full", field.maxLength > 0 && field.value.length >= field.maxLength);
+  }
+  document.addEventListener("input", function (e) {
+    var id = e.target && e.target.id;
+    if (!id) { return; }
+    document.querySelectorAll('[data-count-for="' + id + '"]').forEach(count);
+  });
+  document.querySelectorAll("[data-count-for]").forEach(count);
 })();
 
 /* The live channel (issue 36). A WebSocket to /live/ brings hints: {"topics": ["calls", "call-12", ...]}.

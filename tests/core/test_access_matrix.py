@@ -19,7 +19,7 @@ from django.test.utils import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from core.models import Role, User
+from core.models import AuditLog, Role, User
 from diversion.models import Department, NoticeKind
 from diversion.services import slip_accept, slip_return
 from diversion.supervision.reports import report_generate
@@ -375,6 +375,8 @@ def _build_world() -> dict:
                 "file_1": file_1.serial, "file_2": file_2.serial},
         # A caller's full number is shown only by the audited reveal.
         "phones": [c.caller_phone for c in (call_a, call_b, call_r, call_new, call_unit)],
+        # ... and on the department's printed part of the slip, itself recorded as a reveal.
+        "printed_phone": call_a.caller_phone,
         "objects": {
             "call_a": call_a.pk, "call_new": call_new.pk, "slip_a": slip_a.pk, "slip_b": slip_b.pk,
             "assignment": assignment.pk, "notice_a": notice_a.pk, "meeting_a": meeting_a.pk,
@@ -401,8 +403,13 @@ def _address(route: str, entry: Url, world) -> str:
 
 
 def _request(client: Client, method: str, url: str):
+    """The response, with `reveals`: who the request recorded as seeing a caller's number (rolled back with the
+    rest, so every cell starts from the same world)."""
     with transaction.atomic():
+        last = AuditLog.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         response = client.get(url) if method == "GET" else client.post(url)
+        response.reveals = list(AuditLog.objects.filter(action="phone_revealed", pk__gt=last)
+                                .values_list("actor_id", flat=True))
         transaction.set_rollback(True)
     return response
 
@@ -441,7 +448,12 @@ def test_access(route, world):
             wrong.append(f"{actor}: {entry.method} {url} → {response.status_code}, expected {expected}")
         body = _body(response)
         seen = [mark for mark in world["forbidden"][actor] if mark in body]
-        if route != "calls/<int:pk>/phone/":
+        if route == "slips/<int:pk>/print/" and world["printed_phone"] in body:
+            # The department's printed part carries the number: shown only with its own audit row.
+            if response.reveals != [world["users"][actor].pk]:
+                wrong.append(f"{actor}: {entry.method} {url} shows the caller's number without an audit row")
+            seen += [phone for phone in world["phones"] if phone in body and phone != world["printed_phone"]]
+        elif route != "calls/<int:pk>/phone/":
             seen += [phone for phone in world["phones"] if phone in body]
         if seen:
             wrong.append(f"{actor}: {entry.method} {url} shows {seen}")

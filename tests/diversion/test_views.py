@@ -124,3 +124,37 @@ def test_department_staff_cannot_record_callbacks(client, make_slip, staff_a):
     client.force_login(staff_a)
     response = client.post(reverse("slip-callback", args=[slip.pk]), {"channel": "phone", "reached": "0"})
     assert response.status_code == 403
+
+
+def test_the_departments_printed_part_carries_the_full_number_and_the_print_is_audited(client, make_slip, staff_a,
+                                                                                       supervisor):
+    import re
+
+    slip = make_slip()
+    phone = slip.call.caller_phone
+    client.force_login(staff_a)
+    assert phone not in client.get(reverse("slip-detail", args=[slip.pk])).content.decode()  # the screen: masked
+    assert not AuditLog.objects.filter(action="phone_revealed").exists()
+
+    page = client.get(reverse("slip-print", args=[slip.pk])).content.decode()
+    parts = dict(re.findall(r'data-part="(\w+)">(.*?)</section>', page, re.S))
+    assert phone in parts["department"] and f'<span class="full-phone">{phone}</span>' in parts["department"]
+    assert phone not in parts["stub"] and phone not in parts["receipt"]
+    row = AuditLog.objects.get(action="phone_revealed")
+    assert row.actor == staff_a and row.call_id == slip.call_id
+    assert row.reason == f"打印移交单{slip.serial}职能部门联"
+
+    # In the supervisor's list of who saw callers' numbers.
+    client.force_login(supervisor)
+    assert slip.serial in client.get(reverse("disclosure-list")).content.decode()
+
+
+def test_a_returned_slip_prints_without_the_number_and_audits_nothing(client, make_slip, staff_a):
+    from diversion.services import slip_return
+
+    slip = make_slip()
+    slip_return(actor=staff_a, slip_pk=slip.pk, reason="不属于本部门职责")
+    client.force_login(staff_a)
+    page = client.get(reverse("slip-print", args=[slip.pk])).content.decode()
+    assert slip.call.caller_phone not in page and 'class="full-phone"' not in page
+    assert not AuditLog.objects.filter(action="phone_revealed").exists()

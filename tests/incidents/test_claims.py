@@ -120,7 +120,8 @@ def test_a_supervisor_takes_over_a_dispatcher_cannot(dispatcher, second_dispatch
     response = _api(supervisor).post(reverse("api-call-take-over", args=[call.pk]))
     assert response.status_code == 200 and response.json()["claimed_by"] == supervisor.username
     row = AuditLog.objects.get(call=call, action="call_take_over")
-    assert row.actor == supervisor and row.data == {"from": dispatcher.pk}
+    assert row.actor == supervisor and row.data["from"] == dispatcher.pk
+    assert row.reason.startswith("从 ") and row.reason.endswith(" 接管") and row.reason_display == row.reason
 
 
 def test_a_claim_on_a_call_no_longer_waiting_is_refused(dispatcher, make_call, unit):

@@ -37,6 +37,7 @@ def test_a_call_typed_by_hand_is_registered_once_even_if_submitted_twice(client,
 
 @pytest.mark.parametrize("bad", [
     {"content": "   "},
+    {"content": "噪" * 2001},
     {"caller_phone": "12"},
     {"lat": "25.28"},
     {"received_at": "not a time"},
@@ -47,6 +48,25 @@ def test_bad_input_in_the_call_form_is_a_form_error_and_writes_nothing(client, d
     assert response.status_code == 200
     assert response.context["form"].errors
     assert not Call.objects.exists() and not AuditLog.objects.exists()
+
+
+def test_the_call_form_is_in_the_order_a_dispatcher_types_with_the_time_prefilled(client, dispatcher):
+    import re
+
+    client.force_login(dispatcher)
+    page = client.get(reverse("call-new")).content.decode()
+    order = [name for name in re.findall(r'<(?:input|textarea|select)[^>]*name="(\w+)"', page)
+             if name not in ("csrfmiddlewaretoken", "call_id", "next", "language")]
+    assert order[:5] == ["caller_phone", "caller_name", "address", "content", "received_at"]
+    assert re.search(r'<input[^>]*name="caller_phone"[^>]*autofocus', page)
+    assert 'maxlength="2000"' in page and 'data-count-for="id_content"' in page and "/ 2000 字" in page
+    assert re.search(r'name="received_at" value="\d{4}-\d\d-\d\dT\d\d:\d\d"', page)  # now, prefilled
+
+
+def test_too_long_a_content_says_the_limit(client, dispatcher):
+    client.force_login(dispatcher)
+    response = client.post(reverse("call-new"), _form(content="噪" * 2500))
+    assert "2000" in str(response.context["form"].errors["content"]) and "2500" in response.content.decode()
 
 
 def test_the_workbench_shows_the_queue_newest_first(client, dispatcher, make_call):

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
@@ -77,9 +78,11 @@ def test_a_dispute_call_becomes_a_closed_file_with_an_agreement_and_visits(clien
 
     # A visit finds all quiet.
     visit = file.follow_ups.first()
-    client.post(reverse("mediation-visit", args=[visit.pk]), {"result": "双方关系缓和，管道已修复"})
+    with time_machine.travel(timezone.localtime() + timedelta(days=7), tick=False):
+        client.force_login(med_a.user)  # a week later: a new shift's session
+        client.post(reverse("mediation-visit", args=[visit.pk]), {"result": "双方关系缓和，管道已修复"})
     visit.refresh_from_db()
-    assert visit.done_at is not None and not visit.flared_up
+    assert visit.done_at is not None and not visit.flared_up and visit.early_reason == ""
 
     moves = list(AuditLog.objects.filter(object_type="disputefile", object_id=file.pk, action="dispute_status")
                  .values_list("from_state", "to_state"))
@@ -121,7 +124,7 @@ def test_a_visit_that_finds_the_dispute_flared_up_reopens_the_file(open_file, me
     services.file_close(actor=med_a.user, file_pk=file.pk, outcome="agreed", agreement_text="赔偿500元")
     first, *rest = file.follow_ups.all()
     services.followup_record(actor=med_a.user, visit_pk=first.pk, result="李四未按约赔偿，双方再起争执",
-                             flared_up=True)
+                             flared_up=True, early=True, early_reason="张三来电称李四拒不赔偿，提前上门")
     file.refresh_from_db()
     assert file.status == FileStatus.REOPENED and file.flare_count == 1
     assert all(v.cancelled_at is not None for v in FollowUpVisit.objects.filter(pk__in=[v.pk for v in rest]))
@@ -177,3 +180,47 @@ def test_a_partys_earlier_call_joins_the_file_after_the_callers_number_was_anony
     assert callers_anonymise()["calls"] == 1
     file = open_file()
     assert list(file.file_calls.filter(reason="phone").values_list("call_id", flat=True)) == [call.pk]
+
+
+def test_a_session_cannot_be_dated_in_the_future_or_before_the_file(open_file, med_a):
+    file = open_file()
+    with pytest.raises(DomainError) as err:
+        services.session_record(actor=med_a.user, file_pk=file.pk, held_at=timezone.now() + timedelta(hours=3),
+                                place="station")
+    assert err.value.code == "session_in_future"
+    with pytest.raises(DomainError) as err:
+        services.session_record(actor=med_a.user, file_pk=file.pk, held_at=file.opened_at - timedelta(days=30),
+                                place="station")
+    assert err.value.code == "session_before_file"
+    assert not file.sessions.exists()
+
+
+def test_a_follow_up_is_recorded_when_due_or_marked_early_with_a_reason(open_file, med_a):
+    file = open_file()
+    services.file_triage(actor=med_a.user, file_pk=file.pk, complexity="simple")
+    services.file_close(actor=med_a.user, file_pk=file.pk, outcome="agreed", agreement_text="赔偿500元")
+    week, month, quarter = file.follow_ups.all()
+    assert quarter.days_after == 90
+
+    # The 90-day visit on day 0: refused, then refused without a reason, then recorded as early.
+    with pytest.raises(DomainError) as err:
+        services.followup_record(actor=med_a.user, visit_pk=quarter.pk, result="双方无纠纷")
+    assert err.value.code == "visit_not_due" and quarter.due_on.isoformat() in err.value.message
+    with pytest.raises(DomainError) as err:
+        services.followup_record(actor=med_a.user, visit_pk=quarter.pk, result="双方无纠纷", early=True)
+    assert err.value.code == "early_reason_required"
+    quarter.refresh_from_db()
+    assert quarter.pending
+    services.followup_record(actor=med_a.user, visit_pk=quarter.pk, result="双方无纠纷", early=True,
+                             early_reason="当事人即将搬离本辖区")
+    quarter.refresh_from_db()
+    assert quarter.done_at is not None and quarter.early_reason == "当事人即将搬离本辖区"
+    row = AuditLog.objects.filter(action="dispute_followup").latest("pk")
+    assert row.data["early_reason"] == "当事人即将搬离本辖区"
+
+    # On its day the week's visit needs no reason, and an "early" box ticked on the day records no reason.
+    with time_machine.travel(timezone.localtime() + timedelta(days=7), tick=False):
+        services.followup_record(actor=med_a.user, visit_pk=week.pk, result="关系缓和", early=True,
+                                 early_reason="多余")
+    week.refresh_from_db()
+    assert week.done_at is not None and week.early_reason == ""
