@@ -148,6 +148,13 @@ def test_the_league_table_page_ranks_departments(fixture, client, supervisor):
     body = response.content.decode()
     assert "48.6" in body
     assert 'data-code="JYJ" class="unranked' in body and "本期无移交单，不排名" in body
+    import re
+
+    row = re.search(r'<tr data-code="JYJ" class="unranked muted">(.*?)</tr>', body, re.S).group(1)
+    cells = re.findall(r'<td(?: colspan="(\d+)")?>(.*?)</td>', row, re.S)
+    assert sum(int(span or 1) for span, _text in cells) == 13  # as wide as the header
+    # Rank, department, slips, the note over the five rates, then the notices column (the header's 9th).
+    assert [int(span or 1) for span, _text in cells[:4]] == [1, 1, 1, 5] and cells[4] == ("", "1")
 
 
 def test_the_league_table_selector_shows_the_period_the_table_is_for(fixture, client, supervisor):
