@@ -60,7 +60,7 @@ def bad_request(request, exception=None):
     reason = str(exception) if isinstance(exception, BadRequest) else ""
     if request.path.startswith("/api/"):  # the API's own error body, as its schema documents for 400
         return JsonResponse({"detail": reason or "Bad Request", "code": "bad_request"}, status=400)
-    return render(request, "400.html", {"reason": reason}, status=400)
+    return _error_page(request, "400.html", 400, reason=reason)
 
 
 def _way_back(request) -> str:
@@ -72,9 +72,9 @@ def _way_back(request) -> str:
     return ""
 
 
-def _error_page(request, template: str, status: int):
+def _error_page(request, template: str, status: int, **context):
     return render(request, template, {"back": _way_back(request), "status": status,
-                                      "request_id": getattr(request, "request_id", "")}, status=status)
+                                      "request_id": getattr(request, "request_id", ""), **context}, status=status)
 
 
 def permission_denied(request, exception=None):

@@ -114,3 +114,10 @@ def test_the_favicon_is_served_at_the_root_and_linked_on_every_page(client, disp
     page = client.get("/dispatch/").content.decode()
     assert 'rel="icon" href="/static/favicon.svg"' in page
     assert client.get("/static/favicon.svg").status_code == 200
+
+
+def test_a_bad_request_is_the_apps_400_page_with_the_reason(dispatcher):
+    response = _client(dispatcher).get("/calls/?status=new%00")
+    body = response.content.decode()
+    assert response.status_code == 400 and 'data-status="400"' in body and ">400</p>" in body
+    assert 'id="bad-request-reason"' in body and "0x00" in body and response.headers["X-Request-ID"] in body

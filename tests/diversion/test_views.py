@@ -65,6 +65,16 @@ def test_a_department_sees_its_own_figures_of_the_last_30_days(client, make_slip
     assert r.context["figures"] is None and 'id="inbox-figures"' not in r.content.decode()
 
 
+def test_a_department_without_slips_is_not_ranked_on_its_own_figures(client, make_slip, staff_a, staff_b):
+    make_slip()  # department A's
+    client.force_login(staff_b)
+    r = client.get(reverse("department-inbox"))
+    figures = r.context["figures"]
+    assert figures["row"]["rank"] is None and figures["of"] == 1
+    strip = r.content.decode().split('id="inbox-figures"')[1].split("</section>")[0]
+    assert "None" not in strip and "<b>—</b>" in strip
+
+
 def test_the_department_accepts_and_completes_in_the_browser_forms(client, make_slip, staff_a):
     slip = make_slip()
     client.force_login(staff_a)
