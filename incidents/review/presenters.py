@@ -23,7 +23,7 @@ WINDOW_LABELS = [("day", gettext_lazy("Day")), ("week", gettext_lazy("7 days")),
 TREND_LABELS = {"up": gettext_lazy("Rising"), "down": gettext_lazy("Falling"), "flat": gettext_lazy("Steady")}
 
 
-def _name(d: dict) -> str:
+def name_of(d: dict) -> str:
     if d.get("id") is None and not d.get("code"):
         return d.get("name_en" if (get_language() or "").startswith("en") else "name_zh") or "—"
     return d["name_en"] if (get_language() or "").startswith("en") else d["name_zh"]
@@ -40,13 +40,13 @@ def review_context(review: DailyReview) -> dict:
     def url(key):
         return drill_url(day, scope, key)
 
-    groups = [{**g, "label": _name(g), "url": url(f"group:{g['id'] or 'none'}")} for g in d["groups"]]
-    categories = [{**c, "label": _name(c), "url": url(f"cat:{c['id'] or 'none'}")} for c in d["categories"]]
-    departments = [{**r, "label": _name(r), "url": url(f"dept:{r['id']}")} for r in d["departments"]]
+    groups = [{**g, "label": name_of(g), "url": url(f"group:{g['id'] or 'none'}")} for g in d["groups"]]
+    categories = [{**c, "label": name_of(c), "url": url(f"cat:{c['id'] or 'none'}")} for c in d["categories"]]
+    departments = [{**r, "label": name_of(r), "url": url(f"dept:{r['id']}")} for r in d["departments"]]
     hotspots = {w: [{**h, "url": url(f"hotspot:{w}:{h['grid_id']}"),
                      "before_url": url(f"hotspot_before:{w}:{h['grid_id']}")} for h in rows[:HOTSPOTS_SHOWN]]
                 for w, rows in d["hotspots"].items()}
-    heat_groups = [_name(g) for g in d["heat_grid"]["groups"]]
+    heat_groups = [name_of(g) for g in d["heat_grid"]["groups"]]
     heat_rows = [{**r, "cells": [{"n": n, "url": url(f"heat:{r['grid_id']}:{g['id'] or 'none'}")
                                   if r["grid_id"] else ""}
                                  for n, g in zip(r["cells"], d["heat_grid"]["groups"], strict=True)]}
@@ -58,7 +58,7 @@ def review_context(review: DailyReview) -> dict:
         "compare_rows": [(label, d["compare"][k]) for k, label in COMPARE_LABELS],
         "hotspot_rows": [(label, hotspots[k], d["hotspot_counts"][k]) for k, label in WINDOW_LABELS],
         "repeats": [{**r, "url": url(f"repeat:{i}")} for i, r in enumerate(d["repeats"])],
-        "clusters": [{**c, "label": _name(c["category"]), "url": url(f"cluster:{i}")}
+        "clusters": [{**c, "label": name_of(c["category"]), "url": url(f"cluster:{i}")}
                      for i, c in enumerate(d["clusters"])],
         "urls": {k: url(k) for k in ("calls", "police", "non_police", "slips")}
         | {f"slips_{k}": url(f"slips:{k}") for k in ("accepted", "completed", "overdue", "returned", "reopened")},
@@ -93,13 +93,13 @@ def figure_title(key: str, data: dict | None) -> str:
         return str(SLIP_FIGURES[arg])
     if kind in ("group", "cat"):
         row = _find(d.get("groups" if kind == "group" else "categories", []), "id", "None" if arg == "none" else arg)
-        name = _name(row) if row else "—"
+        name = name_of(row) if row else "—"
         return (_("Group: %(name)s") if kind == "group" else _("Sub-category: %(name)s")) % {"name": name}
     if kind == "hour":
         return _("Calls received %(h)s:00–%(h)s:59") % {"h": arg}
     if kind == "dept":
         row = _find(d.get("departments", []), "id", arg)
-        return _("Slips to %(name)s") % {"name": _name(row) if row else "—"}
+        return _("Slips to %(name)s") % {"name": name_of(row) if row else "—"}
     if kind == "micro":
         return _("Calls in micro grid %(id)s") % {"id": arg}
     if kind == "heat":
@@ -107,7 +107,7 @@ def figure_title(key: str, data: dict | None) -> str:
         row = _find(d.get("heat_grid", {}).get("rows", []), "grid_id", grid)
         grp = _find(d.get("heat_grid", {}).get("groups", []), "id", "None" if group == "none" else group)
         return _("%(grid)s · %(group)s") % {"grid": f"{row['code']} {row['name']}".strip() if row else "—",
-                                            "group": _name(grp) if grp else "—"}
+                                            "group": name_of(grp) if grp else "—"}
     if kind in ("hotspot", "hotspot_before"):
         window, _sep, micro = arg.partition(":")
         row = _find(d.get("hotspots", {}).get(window, []), "grid_id", micro)
@@ -122,7 +122,7 @@ def figure_title(key: str, data: dict | None) -> str:
         items = d.get("clusters", [])
         c = items[int(arg)] if arg.isdigit() and int(arg) < len(items) else None
         if c:
-            return _("Cluster: %(category)s in %(place)s") % {"category": _name(c["category"]),
+            return _("Cluster: %(category)s in %(place)s") % {"category": name_of(c["category"]),
                                                               "place": f"{c['micro_code']} {c['micro_name']}"}
         return _("Cluster")
     return _("Calls behind the figure")

@@ -1,6 +1,7 @@
 """seed_demo fills the embedded demo through the real services, and running it again changes nothing."""
 
 import io
+import re
 
 import pytest
 from django.core.management import call_command
@@ -176,8 +177,6 @@ RAW_KEYS = {"issued", "completed", "overdue_open", "returned", "reopened", "warn
 def _raw_in(text: str, chinese: bool) -> list[str]:
     """Raw keys in a piece of output. Any snake_case word or dotted key is raw in either language; in the
     Chinese output every Latin word that is a key is raw too (in English, "7 days" or "Yes" are words)."""
-    import re
-
     found = re.findall(r"\b[a-z]+(?:_[a-z]+)+\b|\bnotices\.\w+|\b(?:True|False)\b", text)
     if chinese:
         found += [w for w in re.findall(r"[A-Za-z_]+", text) if w in RAW_KEYS]
@@ -233,6 +232,15 @@ def test_the_demos_exports_show_no_raw_key(seeded, db, language):
                          for c in rates)
     unranked = [row for row in league.iter_rows(min_row=2) if row[0].value == "—"]
     assert all(row[3].value == 0 and row[13].value is None for row in unranked)
+    # The review's rates too; and its names are in the reader's language.
+    review_wb = load_workbook(io.BytesIO(files["review"]))
+    departments = review_wb.worksheets[-1]
+    rates = [c for row in departments.iter_rows(min_row=2, min_col=4, max_col=5) for c in row
+             if isinstance(c.value, float | int)]
+    assert rates and all(c.number_format == XLSX_PERCENT for c in rates)
+    names = [row[1] for row in departments.iter_rows(min_row=2, values_only=True)]
+    cjk = [bool(re.search(r"[\u4e00-\u9fff]", n)) for n in names]
+    assert names and (all(cjk) if chinese else not any(cjk)), names
     # The callbacks sheet says 是/否 (Yes/No) and the channel's name.
     values = {c.value for c in _xlsx_cells(files["report-daily"])}
     assert {"是", "否"} & values if chinese else {"Yes", "No"} & values
