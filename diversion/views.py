@@ -18,6 +18,7 @@ from . import services
 from .forms import AcceptForm, CallbackForm, CompleteForm, PoliceWordForm, QualityWeekForm, ReturnForm
 from .models import SlipStatus
 from .selectors import callbacks_due, slip_caller_hidden, slip_get_for_user, slips_visible_to
+from .supervision.scores import own_figures
 
 SLIP_PARTS = ["stub", "department", "receipt"]
 INBOX_TABS = [
@@ -38,23 +39,7 @@ def department_inbox(request):
     rows = slips.filter(status__in=statuses).order_by("deadline")[:300]
     tabs = [{"key": key, "label": label, "count": counts[key]} for key, label, _s in INBOX_TABS]
     return render(request, "department/inbox.html", {"slips": rows, "tabs": tabs, "tab": tab, "nav": "inbox",
-                                                      "now": timezone.now(), "figures": _own_figures(request.user)})
-
-
-FIGURE_DAYS = 30
-
-
-def _own_figures(user) -> dict | None:
-    """A department's own row of the league table over the last FIGURE_DAYS days (the figures the centre
-    ranks it by), with its rank among the departments ranked; None for anyone else."""
-    if user.role != Role.DEPARTMENT or not user.department_id:
-        return None
-    from .supervision.scores import department_scores
-
-    now = timezone.now()
-    rows = department_scores(now - timedelta(days=FIGURE_DAYS), now, now=now)
-    own = next((r for r in rows if r["department_id"] == user.department_id), None)
-    return {"days": FIGURE_DAYS, "row": own, "of": sum(1 for r in rows if r["rank"] is not None)}
+                                                      "now": timezone.now(), "figures": own_figures(request.user)})
 
 
 def _slip_context(request, slip, **forms):

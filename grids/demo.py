@@ -376,11 +376,12 @@ def seed_hotspot_cases(*, users: dict, grids: dict, now) -> None:
     """Opens the cases through the service on the simulated clock, records the team's actions, then runs the
     nightly review (grids.services.hotspots_review) for every night since: the 东西巷 case closes itself
     after its fourteen quiet days, with its before and after counts; 正阳步行街's stays open."""
-    from datetime import datetime, timedelta
+    from datetime import timedelta
 
     from django.utils import timezone
 
     from core.demo import clock
+    from core.times import day_start
 
     from .models import HotspotCase, Team
     from .services import hotspot_add_action, hotspot_open, hotspots_review
@@ -393,7 +394,7 @@ def seed_hotspot_cases(*, users: dict, grids: dict, now) -> None:
         grid = grids[code]
         team, _ = Team.objects.get_or_create(grid=grid, name=name, defaults={
             "officer": officer, "auxiliary": auxiliary, "grid_workers": workers})
-        opened = timezone.make_aware(datetime.combine(today - timedelta(days=days_ago), datetime.min.time())) \
+        opened = day_start(today - timedelta(days=days_ago)) \
             + timedelta(hours=10)
         with clock(opened):
             case = hotspot_open(actor=supervisor, grid=grid, team=team, plan=plan, hour_from=hour_from,
@@ -404,5 +405,5 @@ def seed_hotspot_cases(*, users: dict, grids: dict, now) -> None:
     first = today - timedelta(days=max(c[1] for c in HOTSPOT_CASES) - 1)
     for n in range((today - first).days + 1):
         day = first + timedelta(days=n)
-        with clock(timezone.make_aware(datetime.combine(day, datetime.min.time())) + timedelta(minutes=20)):
+        with clock(day_start(day) + timedelta(minutes=20)):
             hotspots_review(today=day)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from core.demo import SYSTEM_USER, clock
 from core.models import Role, User
+from core.times import day_start
 from diversion.demo import FATE_WEIGHTS, FATES, RETURNS, SlipLife
 from diversion.models import Category, Department
 from grids.demo import HOTSPOT, NAMED_PLACES, UNITS_BY_GRID
@@ -585,7 +586,7 @@ class CallWeek(SlipLife):
         today = timezone.localdate(self.now)
         day = timezone.localdate(since) + timedelta(days=1)
         while day <= today:
-            morning = timezone.make_aware(datetime.combine(day, datetime.min.time()))
+            morning = day_start(day)
             if day.weekday() == 0:
                 self._at(morning.replace(hour=7, minute=10), self._report, "weekly", day)
             if day.day == 1:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from core.demo import clock
+from core.times import day_start
 
 from . import services
 from .models import DisputeFile, FollowUpVisit, Mediator
@@ -93,7 +94,7 @@ def seed_files(*, mediator: Mediator, dispatcher, now: datetime) -> None:
                                 note="" if agreement else "双方分歧较大，已告知可向人民法院起诉")
         for visit, (text, flared) in zip(FollowUpVisit.objects.filter(file=file).order_by("due_on"), visits,
                                          strict=False):
-            at = timezone.make_aware(datetime.combine(visit.due_on, datetime.min.time())) + timedelta(hours=15)
+            at = day_start(visit.due_on) + timedelta(hours=15)
             if at < now:
                 with clock(at):
                     services.followup_record(actor=user, visit_pk=visit.pk, result=text, flared_up=flared)

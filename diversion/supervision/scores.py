@@ -26,6 +26,8 @@ from django.conf import settings
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from core.models import Role
+
 from ..models import Callback, Department, HandoffSlip, Notice, SlipStatus
 
 
@@ -131,3 +133,18 @@ def department_scores(start, end, *, now=None, weights: dict | None = None) -> l
             "process": None, "total": None,
         })
     return rows + unranked
+
+
+FIGURE_DAYS = 30
+
+
+def own_figures(user, *, now=None) -> dict | None:
+    """A department's own row of the league table over the last FIGURE_DAYS days (the figures the centre
+    ranks it by, shown on its inbox), with the number of departments ranked; None for anyone else. A
+    department with no slips in those days has its row with rank None."""
+    if user.role != Role.DEPARTMENT or not user.department_id:
+        return None
+    now = now or timezone.now()
+    rows = department_scores(now - timedelta(days=FIGURE_DAYS), now, now=now)
+    own = next((r for r in rows if r["department_id"] == user.department_id), None)
+    return {"days": FIGURE_DAYS, "row": own, "of": sum(1 for r in rows if r["rank"] is not None)}
