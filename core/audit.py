@@ -36,9 +36,12 @@ class Reason:
             except (LookupError, KeyError, ValueError):
                 return str(choice.get("value", ""))
             return str(dict(field.flatchoices).get(choice["value"], choice["value"]))
+        message = stored.get("message") or ""
+        if not message:  # gettext("") is the catalogue's header, never a reason
+            return ""
         args = {k: str(Reason.render(v)) if isinstance(v, dict) and ("message" in v or "choice" in v) else v
                 for k, v in (stored.get("args") or {}).items()}
-        return gettext(stored.get("message", "")) % args if args else gettext(stored.get("message", ""))
+        return gettext(message) % args if args else gettext(message)
 
     def __str__(self) -> str:
         return self.render(self.as_data())

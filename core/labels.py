@@ -5,7 +5,7 @@ Stored figures (reports, daily reviews) keep stable internal keys ("overdue_open
 `percent(rate)` for a share 0–1, `yes_no(value)` for a boolean, and `xlsx_percent` for a rate written to a
 spreadsheet (a number formatted as a percentage, so it still sums and sorts). Each app registers its groups
 (its model choices, the names of its figures) when it loads (`register` in its AppConfig.ready), so core
-depends on no app. The `label`, `percent` and `yes_no` template filters (core.templatetags.fenliu) are the
+depends on no app. The `label`, `pct` and `yes_no` template filters (core.templatetags.fenliu) are the
 same functions."""
 
 from django.utils.translation import gettext as _

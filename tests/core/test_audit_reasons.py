@@ -67,6 +67,7 @@ def test_a_typed_reason_is_kept_as_typed(client, make_slip, staff_a, dispatcher)
 def test_a_stored_reason_whose_choice_is_gone_shows_its_value():
     assert Reason.render({"choice": {"model": "diversion.nosuchmodel", "field": "x", "value": "kept"}}) == "kept"
     assert Reason.render({"message": "Slip reopened", "args": {}}) in ("Slip reopened", "移交单已重新交办")
+    assert Reason.render({"message": "", "args": {}}) == "" and Reason.render({}) == ""  # not the PO header
 
 
 def test_a_notice_the_ladder_raised_gives_its_reason_in_the_readers_language(client, make_slip, staff_a):
