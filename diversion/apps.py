@@ -18,6 +18,7 @@ class DiversionConfig(AppConfig):
         register("callback_channel", Callback.Channel)
         register("resolved", Callback.Resolved)
         register("slip_status", SlipStatus)
-        register("slip_totals", {"issued": _("Slips issued"), "completed": _("Slips completed"),
+        register("slip_totals", {"issued": _("Slips issued"), "accepted": _("Slips accepted"),
+                                 "completed": _("Slips completed"), "overdue": _("Slips overdue"),
                                  "overdue_open": _("Overdue and still open"), "returned": _("Slips returned"),
                                  "reopened": _("Slips reopened")})

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from core.labels import label
+from core.labels import label, labels
 
 from ..models import DailyReview
 from . import charts
@@ -71,11 +71,6 @@ def review_context(review: DailyReview) -> dict:
     }
 
 
-SLIP_FIGURES = {"accepted": gettext_lazy("Slips accepted"), "completed": gettext_lazy("Slips completed"),
-                "overdue": gettext_lazy("Slips overdue"), "returned": gettext_lazy("Slips returned"),
-                "reopened": gettext_lazy("Slips reopened")}
-
-
 def _find(rows, id_key: str, value: str):
     return next((r for r in rows if str(r.get(id_key)) == value), None)
 
@@ -89,8 +84,8 @@ def figure_title(key: str, data: dict | None) -> str:
               "non_police": _("Non-police calls"), "slips": _("Calls diverted on a slip")}
     if key in simple:
         return simple[key]
-    if kind == "slips" and arg in SLIP_FIGURES:
-        return str(SLIP_FIGURES[arg])
+    if kind == "slips" and arg in labels("slip_totals"):  # registered by diversion (core.labels)
+        return label("slip_totals", arg)
     if kind in ("group", "cat"):
         row = _find(d.get("groups" if kind == "group" else "categories", []), "id", "None" if arg == "none" else arg)
         name = name_of(row) if row else "—"
