@@ -85,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "core.context_processors.navigation",
+                "diversion.context_processors.reviews",
             ],
         },
     },
@@ -275,6 +276,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "diversion.tasks.slips_remind_unaccepted",
         "schedule": 60.0 * env_int("SLIP_REMINDER_SWEEP_MINUTES", 5, minimum=1),
     },
+    # Review layers (issue 40): a warning for each layer that kept a call past its time limit.
+    "reviews-warn-overdue": {"task": "diversion.tasks.reviews_warn_overdue", "schedule": 60.0},
     # Grids (issue 5): close hotspot cases whose grid has stayed quiet long enough (idempotent).
     "hotspots-review": {
         "task": "grids.tasks.hotspots_review",

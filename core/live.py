@@ -148,6 +148,7 @@ _CALL_ACTIONS = {"call_intake", "call_status", "call_grid", "call_claim", "call_
 _SLIP_ACTIONS = {"slip_status", "callback", "meeting_status", "meeting_action"}
 _NOTICE_ACTIONS = {"notice_status", "notice_read"}
 _ASSIGNMENT_ACTIONS = {"police_arrive", "police_en_route", "police_push"}
+_REVIEW_ACTIONS = {"review_status", "review_decision", "review_overdue"}
 
 
 def audit_written(row, obj) -> None:
@@ -165,6 +166,8 @@ def audit_written(row, obj) -> None:
             slip_changed(slip.department_id, slip.call_id)
     elif row.action in _NOTICE_ACTIONS:
         notices_changed(obj.department_id)
+    elif row.action in _REVIEW_ACTIONS:  # the review layers' queues and the call's page (issue 40)
+        publish([CENTRE], ["reviews", *([f"call-{row.call_id}"] if row.call_id else [])])
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):

@@ -103,6 +103,10 @@ class AuditAction(models.TextChoices):
     CALL_CLAIM = "call_claim", _("Call claimed")
     CALL_RELEASE = "call_release", _("Call released")
     CALL_TAKE_OVER = "call_take_over", _("Call taken over")
+    # Review layers before a slip leaves (issue 40)
+    REVIEW_STATUS = "review_status", _("Review before issue")
+    REVIEW_DECISION = "review_decision", _("Review layer decided")
+    REVIEW_OVERDUE = "review_overdue", _("Review layer overdue")
     # Outbox
     OUTBOX_RETRY = "outbox_retry", _("Outbox message retried")
     OUTBOX_DISCARD = "outbox_discard", _("Outbox message discarded")

@@ -47,7 +47,7 @@ class CategoryAdmin(admin.ModelAdmin):
     search_fields = ("code", "name_zh", "name_en")
     fieldsets = (
         (None, {"fields": ("code", "name_zh", "name_en", "group", "active")}),
-        (_("Routing"), {"fields": ("default_department", "time_limit_class", "urgency", "keywords",
+        (_("Routing"), {"fields": ("default_department", "time_limit_class", "urgency", "review", "keywords",
                                    "keyword_weights", "keyword_exclusions")}),
         (_("Keep with police"), {"fields": ("police_conditions", "police_keywords")}),
     )
@@ -193,3 +193,38 @@ class RoutingSettingsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Review layers before a slip leaves (issue 40) --------------------------------------------------------
+from .models import ReviewLayer, ReviewStep, SlipReview  # noqa: E402
+
+
+@admin.register(ReviewLayer)
+class ReviewLayerAdmin(admin.ModelAdmin):
+    """The centre's review layers: 0 to 4 active, in position order. With none active a diverted call's slip
+    is issued at once."""
+
+    list_display = ("position", "name_zh", "name_en", "role", "group", "time_limit_minutes", "active")
+    list_display_links = ("position", "name_zh")
+    list_editable = ("time_limit_minutes", "active")
+    list_select_related = ("group",)
+
+
+class ReviewStepInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = ReviewStep
+    fields = ("position", "layer", "opened_at", "due_at", "outcome", "decided_by", "decided_at", "reason",
+              "warned_at")
+    show_change_link = False
+
+
+@admin.register(SlipReview)
+class SlipReviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Reviews move only through diversion.services (the review pages); the admin shows them."""
+
+    list_display = ("call", "category", "department", "mode", "status", "requested_by", "requested_at",
+                    "decided_at", "slip")
+    list_filter = ("status", "mode", "department")
+    list_select_related = ("call", "category", "department", "requested_by", "slip")
+    search_fields = ("=call__call_id",)
+    date_hierarchy = "requested_at"
+    inlines = [ReviewStepInline]

@@ -18,6 +18,21 @@ class ReturnForm(forms.Form):
                                                   label=_("suggested department"), required=False)
 
 
+class ReviewDecisionForm(forms.Form):
+    """One review layer's decision (issue 40): approve, or send back with a reason."""
+
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("send_back", _("Send back"))],
+                                 widget=forms.HiddenInput)
+    reason = forms.CharField(label=_("reason (required to send back)"), required=False, max_length=1000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "send_back" and not (data.get("reason") or "").strip():
+            self.add_error("reason", _("Give a reason for sending the call back."))
+        return data
+
+
 class CompleteForm(forms.Form):
     result = forms.CharField(label=_("what was done"), widget=forms.Textarea(attrs={"rows": 4}), max_length=4000)
     handler_name = forms.CharField(label=_("handled by (name)"), required=False, max_length=64)

@@ -114,6 +114,16 @@ class Category(BilingualName):
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    class Review(models.TextChoices):
+        SERIES = "series", _("Review layers one after another")
+        PARALLEL = "parallel", _("Review layers all at once")
+        SKIP = "skip", _("No review: issue the slip at once")
+
+    # Issue 40: how a diversion of this sub-category passes the centre's review layers (if any are active).
+    # A major-urgent time-limit class always skips them.
+    review = models.CharField(_("review before issue"), max_length=8, choices=Review.choices,
+                              default=Review.SERIES)
+
     class Meta:
         verbose_name = _("sub-category")
         verbose_name_plural = _("sub-categories")
@@ -127,6 +137,15 @@ from .models_routing import (  # noqa: E402, F401
     PoliceSignal,
     RoutingModel,
     RoutingSettings,
+)
+
+# Review layers before a slip leaves (issue 40).
+from .models_vetting import (  # noqa: E402, F401
+    REVIEW_TRANSITIONS,
+    ReviewLayer,
+    ReviewStatus,
+    ReviewStep,
+    SlipReview,
 )
 
 

@@ -1,10 +1,11 @@
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from core.models import Role
 from core.roles import is_department_staff
 
-from .models import HandoffSlip, SlipStatus
+from .models import HandoffSlip, ReviewLayer, ReviewStatus, ReviewStep, SlipReview, SlipStatus
+from .models_vetting import MAX_REVIEW_LAYERS
 
 
 def slips_visible_to(user) -> QuerySet[HandoffSlip]:
@@ -33,3 +34,45 @@ def callbacks_due(user) -> QuerySet[HandoffSlip]:
     """Completed slips waiting for the caller to be called back, oldest completion first."""
     return (slips_visible_to(user).filter(status=SlipStatus.COMPLETED)
             .annotate(attempts=Count("callbacks")).order_by("completed_at"))
+
+
+# --- Review layers before a slip leaves (issue 40) --------------------------------------------------------
+
+def review_layers_active() -> list[ReviewLayer]:
+    """The centre's review, in order: the active layers, at most four."""
+    return list(ReviewLayer.objects.filter(active=True).select_related("group").order_by("position")
+                [:MAX_REVIEW_LAYERS])
+
+
+def review_layers_of(user) -> QuerySet[ReviewLayer]:
+    """The active layers this user decides: by their role, or as a member of the layer's group. A superuser
+    decides every layer."""
+    layers = ReviewLayer.objects.filter(active=True)
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return layers.none()
+    if user.is_superuser:
+        return layers
+    return layers.filter(Q(role=user.role) | Q(group__in=user.groups.all()))
+
+
+def reviews_waiting_for(user) -> QuerySet[ReviewStep]:
+    """The steps open in this user's layers, the one due first on top."""
+    return (ReviewStep.objects.filter(layer__in=review_layers_of(user), outcome="", opened_at__isnull=False,
+                                      review__status=ReviewStatus.PENDING)
+            .select_related("layer", "review__call", "review__category", "review__department",
+                            "review__requested_by")
+            .order_by("due_at", "pk"))
+
+
+def reviews_pending() -> QuerySet[SlipReview]:
+    """Every call in review, oldest first, with its steps (for the centre's overview)."""
+    return (SlipReview.objects.filter(status=ReviewStatus.PENDING)
+            .select_related("call", "category", "department", "requested_by")
+            .prefetch_related("steps__layer", "steps__decided_by").order_by("requested_at", "pk"))
+
+
+def review_get(pk) -> SlipReview:
+    return get_object_or_404(SlipReview.objects.select_related("call", "category", "department", "requested_by",
+                                                                "slip").prefetch_related("steps__layer",
+                                                                                         "steps__decided_by"),
+                             pk=pk)

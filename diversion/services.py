@@ -6,6 +6,8 @@ diverted issues a slip here; a slip returned, closed or reopened moves its call 
 transaction). Each imports the other inside the function that needs it; no other cross-app cycle is allowed
 (tests/core/test_layout.py)."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -18,7 +20,20 @@ from core.errors import Conflict, DomainError
 from core.models import Role
 from core.outbox import outbox_put
 
-from .models import SLIP_TRANSITIONS, Callback, HandoffSlip, SlipSerialCounter, SlipStatus
+from .models import (
+    REVIEW_TRANSITIONS,
+    SLIP_TRANSITIONS,
+    Callback,
+    Category,
+    HandoffSlip,
+    ReviewStatus,
+    ReviewStep,
+    SlipReview,
+    SlipSerialCounter,
+    SlipStatus,
+    TimeLimitClass,
+)
+from .selectors import review_layers_active, review_layers_of
 from .supervision.deadlines import deadline_for
 
 
@@ -32,15 +47,20 @@ def _next_serial_number(year: int) -> int:
     return counter.last_number
 
 
-def slip_issue(*, actor, call, category, department, instructions: str = "") -> HandoffSlip:
-    """Create the three-part slip for a diverted call. Runs inside the caller's transaction."""
+def _check_active(department) -> None:
     if not department.active:
         raise DomainError(_("Department %(d)s is not active.") % {"d": department.name}, code="inactive_department")
+
+
+def slip_issue(*, actor, call, category, department, instructions: str = "", issued_by=None) -> HandoffSlip:
+    """Create the three-part slip for a diverted call. Runs inside the caller's transaction. `issued_by`: the
+    dispatcher who diverted the call, when the slip leaves later, on the last review layer's approval."""
+    _check_active(department)
     now = timezone.now()
     year = timezone.localtime(now).year
     slip = HandoffSlip.objects.create(
         year=year, number=_next_serial_number(year), call=call, category=category, department=department,
-        instructions=instructions, issued_by=actor, issued_at=now,
+        instructions=instructions, issued_by=issued_by or actor, issued_at=now,
         deadline=deadline_for(now, category.time_limit_class),
     )
     audit_write(actor=actor, action="slip_status", obj=slip, call=call, to_state=slip.status,
@@ -223,3 +243,144 @@ def _close(actor, slip: HandoffSlip, call, reason: str, callback: Callback) -> N
     if call.status == CallStatus.DIVERTED:
         call_move(actor=actor, call=call, to_state=CallStatus.CLOSED, reason=Reason.choice(slip, "close_reason"))
 
+
+
+# --- Review layers before a slip leaves (issue 40) --------------------------------------------------------
+
+def review_plan(category: Category) -> tuple[str, list]:
+    """How a diversion of this sub-category is reviewed: (mode, layers), or ("skip", []) when the slip leaves
+    at once: no layer active, a major-urgent time-limit class, or a sub-category set to skip the review."""
+    if (category.review == Category.Review.SKIP
+            or category.time_limit_class.code == TimeLimitClass.Code.MAJOR_URGENT):
+        return Category.Review.SKIP, []
+    layers = review_layers_active()
+    return (category.review, layers) if layers else (Category.Review.SKIP, [])
+
+
+def review_request(*, actor, call, category, department, instructions: str = "") -> SlipReview | None:
+    """The dispatcher diverted the call: if review layers apply, the slip waits for them and the call moves to
+    “in review”; None when they do not (the caller issues the slip at once). Runs inside the caller's
+    transaction, with the call's row locked."""
+    from incidents.models import CallStatus
+    from incidents.services import call_move
+
+    mode, layers = review_plan(category)
+    if not layers:
+        return None
+    _check_active(department)
+    now = timezone.now()
+    review = SlipReview.objects.create(call=call, category=category, department=department,
+                                       instructions=instructions, mode=mode, requested_by=actor, requested_at=now)
+    ReviewStep.objects.bulk_create([
+        ReviewStep(review=review, layer=layer, position=layer.position,
+                   **_opened(layer, now) if mode == SlipReview.Mode.PARALLEL or i == 0 else {})
+        for i, layer in enumerate(layers)])
+    audit_write(actor=actor, action="review_status", obj=review, call=call, to_state=review.status,
+                data={"mode": mode, "layers": [layer.pk for layer in layers], "category": category.code,
+                      "department": department.code})
+    call_move(actor=actor, call=call, to_state=CallStatus.REVIEWING,
+              reason=Reason(gettext_noop("Waiting for %(n)s review layers before the slip is issued"),
+                            n=len(layers)),
+              data={"review": review.pk, "category": category.code, "department": department.code})
+    return review
+
+
+def _opened(layer, now) -> dict:
+    return {"opened_at": now, "due_at": now + timedelta(minutes=layer.time_limit_minutes)}
+
+
+def review_decide(*, actor, review_pk: int, approve: bool, reason: str = "") -> SlipReview:
+    """One layer's decision on a call in review, by someone who decides that layer. Approved by the last
+    layer: the slip is issued and the call is diverted. Sent back (a reason is required): the review ends,
+    no slip is issued, and the call returns to the dispatchers' queue with the reason.
+
+    Four eyes: the dispatcher who diverted the call decides none of its layers, and one person decides at
+    most one layer of a review. The review's row lock orders two people deciding at once; the second finds
+    the layer decided and gets a Conflict."""
+    from incidents.models import Call, CallStatus
+    from incidents.services import call_move
+
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        raise DomainError(_("Give a reason for sending the call back."), code="reason_required")
+    with transaction.atomic():
+        review = (SlipReview.objects.select_for_update(of=("self",))
+                  .select_related("call", "category", "department").get(pk=review_pk))
+        if review.status != ReviewStatus.PENDING:
+            raise Conflict(_("The review of call %(id)s is over: %(status)s.") % {
+                "id": review.call.call_id, "status": review.get_status_display()}, code="review_over")
+        steps = list(review.steps.select_related("layer").order_by("position"))
+        mine = set(review_layers_of(actor).values_list("pk", flat=True))
+        step = next((s for s in steps if s.is_open and s.layer_id in mine), None)
+        if step is None:
+            if any(not s.outcome and s.layer_id in mine for s in steps):
+                raise Conflict(_("An earlier layer has not decided yet; the call is not in your layer's queue."),
+                               code="not_your_turn")
+            if any(s.outcome and s.layer_id in mine for s in steps):
+                raise Conflict(_("Your layer has already decided this call."), code="layer_decided")
+            raise PermissionDenied
+        if actor.pk == review.requested_by_id:
+            raise DomainError(_("You diverted this call: someone else must review it."), code="own_diversion")
+        if any(s.decided_by_id == actor.pk for s in steps):
+            raise DomainError(_("You already decided another layer of this call: each layer is decided by a "
+                                "different person."), code="one_layer_per_person")
+        now = timezone.now()
+        step.outcome = ReviewStep.Outcome.APPROVED if approve else ReviewStep.Outcome.SENT_BACK
+        step.decided_by, step.decided_at, step.reason = actor, now, reason
+        step.save(update_fields=["outcome", "decided_by", "decided_at", "reason"])
+        audit_write(actor=actor, action="review_decision", obj=review, call=review.call, reason=reason,
+                    data={"layer": step.layer_id, "position": step.position, "outcome": step.outcome})
+        call = Call.objects.select_for_update().get(pk=review.call_id)
+        if not approve:
+            _review_end(actor, review, ReviewStatus.SENT_BACK, now)
+            call.return_count += 1
+            call.save(update_fields=["return_count"])
+            call_move(actor=actor, call=call, to_state=CallStatus.RETURNED,
+                      reason=Reason(gettext_noop("Sent back by review layer %(position)s (%(layer)s): %(reason)s"),
+                                    position=step.position, layer=step.layer.name, reason=reason),
+                      data={"review": review.pk, "layer": step.layer_id})
+            return review
+        waiting = [s for s in steps if not s.outcome]
+        if waiting:
+            if review.mode == SlipReview.Mode.SERIES and not any(s.is_open for s in waiting):
+                following = waiting[0]
+                for field, value in _opened(following.layer, now).items():
+                    setattr(following, field, value)
+                following.save(update_fields=["opened_at", "due_at"])
+            return review
+        slip = slip_issue(actor=actor, call=call, category=review.category, department=review.department,
+                          instructions=review.instructions, issued_by=review.requested_by)
+        review.slip = slip
+        _review_end(actor, review, ReviewStatus.APPROVED, now, fields=["slip"])
+        call_move(actor=actor, call=call, to_state=CallStatus.DIVERTED,
+                  reason=Reason(gettext_noop("Diverted on slip %(serial)s after %(n)s review layers"),
+                                serial=slip.serial, n=len(steps)),
+                  data={"slip": slip.pk, "category": review.category.code, "review": review.pk})
+    return review
+
+
+def _review_end(actor, review: SlipReview, to_state: str, now, fields=()) -> None:
+    REVIEW_TRANSITIONS.check(review.status, to_state)
+    from_state, review.status, review.decided_at = review.status, to_state, now
+    review.save(update_fields=["status", "decided_at", *fields])
+    audit_write(actor=actor, action="review_status", obj=review, call=review.call, from_state=from_state,
+                to_state=to_state, data={"slip": review.slip_id} if review.slip_id else None)
+
+
+def reviews_warn_overdue(*, now=None) -> int:
+    """Periodic: one warning per layer that kept a call past its time limit (audited, and the centre's pages
+    hear of it). Set-based; rows a concurrent run holds are skipped, so a second run raises nothing new."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(ReviewStep.objects.select_for_update(of=("self",), skip_locked=True)
+                   .filter(outcome="", due_at__lt=now, warned_at__isnull=True, review__status=ReviewStatus.PENDING)
+                   .select_related("review", "layer"))
+        ReviewStep.objects.filter(pk__in=[s.pk for s in due]).update(warned_at=now)
+        for step in due:
+            late = int((now - step.due_at).total_seconds() // 60)
+            audit_write(actor=None, action="review_overdue", obj=step.review, call=step.review.call,
+                        reason=Reason(gettext_noop("Review layer %(position)s (%(layer)s) is past its %(limit)s "
+                                                   "minutes"), position=step.position, layer=step.layer.name,
+                                      limit=step.layer.time_limit_minutes),
+                        data={"layer": step.layer_id, "position": step.position, "late_minutes": late})
+    return len(due)

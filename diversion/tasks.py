@@ -77,6 +77,14 @@ def slips_reminder_send(payload: dict, key: str) -> int:
 
 
 @shared_task
+def reviews_warn_overdue() -> int:
+    """Periodic: warn of the review layers past their time limit (issue 40; set-based, idempotent)."""
+    from .services import reviews_warn_overdue as warn
+
+    return warn()
+
+
+@shared_task
 def routing_model_train(activate: bool = True, actor_id: int | None = None) -> dict[str, int | None]:
     """Routing engine (issues 7 and 30): train the department model and the keep-or-divert model from the
     confirmed calls and store each as the next version (the older ones stay, for a rollback). Running it

@@ -15,9 +15,26 @@ from core.models import Role
 from core.roles import is_administrator, role_required
 
 from . import services
-from .forms import AcceptForm, CallbackForm, CompleteForm, PoliceWordForm, QualityWeekForm, ReturnForm
+from .forms import (
+    AcceptForm,
+    CallbackForm,
+    CompleteForm,
+    PoliceWordForm,
+    QualityWeekForm,
+    ReturnForm,
+    ReviewDecisionForm,
+)
 from .models import SlipStatus
-from .selectors import callbacks_due, slip_caller_hidden, slip_get_for_user, slips_visible_to
+from .selectors import (
+    callbacks_due,
+    review_get,
+    review_layers_of,
+    reviews_pending,
+    reviews_waiting_for,
+    slip_caller_hidden,
+    slip_get_for_user,
+    slips_visible_to,
+)
 from .supervision.scores import own_figures
 
 SLIP_PARTS = ["stub", "department", "receipt"]
@@ -135,6 +152,56 @@ def callback_record(request, pk):
 def callback_list(request):
     return render(request, "supervisor/callbacks.html", {"slips": callbacks_due(request.user)[:300],
                                                          "nav": "callbacks"})
+
+
+# --- Review layers before a slip leaves (issue 40) --------------------------------------------------------
+
+@role_required(Role.DISPATCHER, Role.SUPERVISOR)
+def review_queue(request):
+    """The calls waiting for the user's review layers, the one due first on top; below, every call in review
+    and where it waits."""
+    return render(request, "dispatcher/reviews.html", {
+        "waiting": reviews_waiting_for(request.user)[:300], "pending": reviews_pending()[:300],
+        "layers": review_layers_of(request.user), "now": timezone.now(), "nav": "reviews"})
+
+
+@role_required(Role.DISPATCHER, Role.SUPERVISOR)
+def review_detail(request, pk, form=None):
+    review = review_get(pk)
+    mine = set(review_layers_of(request.user).values_list("pk", flat=True))
+    steps = list(review.steps.all())
+    step = next((s for s in steps if s.is_open and s.layer_id in mine), None)
+    response = render(request, "dispatcher/review.html", {
+        "review": review, "call": review.call, "steps": steps, "step": step, "now": timezone.now(),
+        "form": form or ReviewDecisionForm(), "nav": "reviews"})
+    if form is not None:
+        response.status_code = 400
+    return response
+
+
+@require_POST
+@role_required(Role.DISPATCHER, Role.SUPERVISOR)
+def review_decide(request, pk):
+    review = review_get(pk)
+    form = ReviewDecisionForm(request.POST)
+    if not form.is_valid():
+        return review_detail(request, pk, form=form)
+    approve = form.cleaned_data["decision"] == "approve"
+    try:
+        review = services.review_decide(actor=request.user, review_pk=review.pk, approve=approve,
+                                        reason=form.cleaned_data["reason"])
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("review-detail", pk=review.pk)
+    call_id = review.call.call_id
+    if not approve:
+        messages.success(request, _("Call %(id)s sent back to the dispatchers.") % {"id": call_id})
+    elif review.slip_id:
+        messages.success(request, _("Approved: slip %(serial)s issued to %(dept)s.") % {
+            "serial": review.slip.serial, "dept": review.slip.department.name})
+    else:
+        messages.success(request, _("Approved: call %(id)s goes on to the next review layer.") % {"id": call_id})
+    return redirect("review-queue")
 
 
 # --- Routing quality (issue 35): the suggestion against the dispatchers' decisions ----------------------

@@ -14,6 +14,7 @@ CONTENT_MAX_CHARS = 2000
 class CallStatus(models.TextChoices):
     NEW = "new", _("Waiting")
     ASSIGNED = "assigned", _("With police unit")
+    REVIEWING = "reviewing", _("In review before the slip")
     DIVERTED = "diverted", _("Diverted on a slip")
     RETURNED = "returned", _("Returned by department")
     CLOSED = "closed", _("Closed")
@@ -22,11 +23,14 @@ class CallStatus(models.TextChoices):
 CALL_TRANSITIONS = StateMachine(
     _("Call"),
     {
-        CallStatus.NEW: [CallStatus.ASSIGNED, CallStatus.DIVERTED],
-        CallStatus.RETURNED: [CallStatus.ASSIGNED, CallStatus.DIVERTED],
+        CallStatus.NEW: [CallStatus.ASSIGNED, CallStatus.DIVERTED, CallStatus.REVIEWING],
+        CallStatus.RETURNED: [CallStatus.ASSIGNED, CallStatus.DIVERTED, CallStatus.REVIEWING],
+        # Review layers (issue 40): the last approval issues the slip; a layer sending it back returns the
+        # call to the dispatchers' queue.
+        CallStatus.REVIEWING: [CallStatus.DIVERTED, CallStatus.RETURNED],
         CallStatus.DIVERTED: [CallStatus.RETURNED, CallStatus.CLOSED],
         # A street call attended first by patrol can then be handed to a department on a slip.
-        CallStatus.ASSIGNED: [CallStatus.CLOSED, CallStatus.DIVERTED],
+        CallStatus.ASSIGNED: [CallStatus.CLOSED, CallStatus.DIVERTED, CallStatus.REVIEWING],
         # An unsatisfied callback on a closed slip puts the call back in the department's hands.
         CallStatus.CLOSED: [CallStatus.DIVERTED],
     },

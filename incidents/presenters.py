@@ -7,7 +7,7 @@ from diversion.models import Category, Department
 from diversion.routing import DECISION_LABELS, NON_POLICE, POLICE, UNDECIDED, highlight_spans
 from grids.selectors import unit_choices
 
-from .models import Call
+from .models import Call, CallStatus
 from .selectors import repeats_flagged
 
 
@@ -70,7 +70,16 @@ def call_panel_context(user, call: Call) -> dict:
         "departments": Department.objects.filter(active=True),
         "default_choice": default_choice,
         "can_reveal": can_reveal_phone(user, call),
+        # Why it is back in the queue: a department's return, or a review layer sending it back (issue 40).
+        "returned_because": _returned_because(call),
     }
+
+
+def _returned_because(call: Call) -> str:
+    if call.status != CallStatus.RETURNED:
+        return ""
+    row = call.audit_rows.filter(action="call_status", to_state=CallStatus.RETURNED).order_by("-pk").first()
+    return row.reason_display if row is not None else ""
 
 
 OUTCOME_LABELS = {

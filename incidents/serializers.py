@@ -143,7 +143,14 @@ class CallDecisionSerializer(serializers.Serializer):
         source="repeated", help_text=_("The same decision was already made on this version: nothing was done."))
     call = CallSerializer()
     slip = serializers.SerializerMethodField()
+    review = serializers.SerializerMethodField(
+        help_text=_("When the centre's review layers apply: the review the slip waits for (no slip yet)."))
     assignment = serializers.SerializerMethodField()
+
+    def get_review(self, decision) -> dict | None:
+        review = decision.review
+        return {"id": review.pk, "status": review.status, "mode": review.mode,
+                "waiting_for": [s.position for s in review.steps.all() if s.is_open]} if review else None
 
     def get_slip(self, decision) -> dict | None:
         slip = decision.slip

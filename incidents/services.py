@@ -129,6 +129,7 @@ class Decision:
     slip: object = None
     assignment: PoliceAssignment | None = None
     repeated: bool = False
+    review: object = None  # the review layers the slip waits for (issue 40), instead of a slip
 
 
 def call_classify(*, actor, call_pk: int, version: int | None, police: bool, category: Category | None = None,
@@ -141,7 +142,7 @@ def call_classify(*, actor, call_pk: int, version: int | None, police: bool, cat
     the call's row lock: the same dispatcher sending it again for that version is a no-op (`repeated`); a
     call that changed meanwhile (another dispatcher decided, a slip came back) is refused with Conflict.
     A decision only ever acts on `call_pk`. None skips the comparison (the demo and internal callers)."""
-    from diversion.services import slip_issue
+    from diversion.services import review_request, slip_issue
 
     _check_dispatcher(actor)
     override_reason = (override_reason or "").strip()
@@ -155,7 +156,9 @@ def call_classify(*, actor, call_pk: int, version: int | None, police: bool, cat
         if first is not None:  # sent again: answer with what the first one did
             if first.data.get("chosen_police"):
                 return Decision(call, assignment=call.assignments.order_by("-pk").first(), repeated=True)
-            return Decision(call, slip=call.slips.order_by("-pk").first(), repeated=True)
+            review = call.reviews.order_by("-pk").first()
+            return Decision(call, slip=review.slip if review else call.slips.order_by("-pk").first(),
+                            review=review, repeated=True)
         if call.status not in CALL_QUEUE_STATUSES:
             raise Conflict(_("This call was already handled."), code="already_handled")
         holder = call.claim_holder()
@@ -176,8 +179,12 @@ def call_classify(*, actor, call_pk: int, version: int | None, police: bool, cat
                       reason=Reason(gettext_noop("Police unit %(unit)s"), unit=unit.name),
                       data={"unit": unit.pk, "assignment": assignment.pk, "note": note})
             return Decision(call, assignment=assignment)
-        slip = slip_issue(actor=actor, call=call, category=category,
-                          department=department or routing.department_for(category=category, grid=call.micro_grid),
+        department = department or routing.department_for(category=category, grid=call.micro_grid)
+        review = review_request(actor=actor, call=call, category=category, department=department,
+                                instructions=instructions)
+        if review is not None:  # the centre's review layers decide whether the slip leaves
+            return Decision(call, review=review)
+        slip = slip_issue(actor=actor, call=call, category=category, department=department,
                           instructions=instructions)
         call_move(actor=actor, call=call, to_state=CallStatus.DIVERTED,
                   reason=Reason(gettext_noop("Diverted on slip %(serial)s"), serial=slip.serial),

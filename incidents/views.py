@@ -125,6 +125,10 @@ def call_classify(request, pk):
         return redirect(f"{reverse('dispatch-workbench')}?call={call.pk}")
     if result.repeated:
         messages.info(request, _("Call %(id)s was already classified; nothing more was done.") % {"id": call.call_id})
+    elif result.review is not None:
+        first = result.review.steps.select_related("layer").filter(opened_at__isnull=False).first()
+        messages.success(request, _("Call %(id)s waits for review before its slip is issued (%(layer)s).") % {
+            "id": call.call_id, "layer": first.layer.name if first else "—"})
     elif result.assignment:
         messages.success(request, _("Call %(id)s sent to %(unit)s.") % {"id": call.call_id,
                                                                        "unit": result.assignment.unit.name})
@@ -175,6 +179,9 @@ def call_page(request, pk):
         "grid_form": GridForm(initial={"micro_grid": call.micro_grid}),
         "finish_form": PoliceFinishForm(),
         "is_centre": is_centre,
+        # The review layers the call passed or waits in (issue 40): the centre's business only.
+        "reviews": call.reviews.select_related("category", "department").prefetch_related(
+            "steps__layer", "steps__decided_by") if is_centre else [],
         # A department whose slips on the call were all returned sees what it handled, not the caller.
         "holds_call": is_centre or department_holds_call(request.user, call),
     }

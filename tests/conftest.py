@@ -7,9 +7,10 @@ import socket
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
 
 from core.models import Role
-from diversion.models import Department
+from diversion.models import Department, ReviewLayer
 from incidents import services as call_services
 from tests.factories import UnitFactory, UserFactory, call_data, category
 
@@ -134,6 +135,29 @@ def outsider(db):
 @pytest.fixture
 def unit(db):
     return UnitFactory(code="P01", name="一号巡逻组")
+
+
+# Review layers before a slip leaves (issue 40): the shift leaders' group, then any supervisor.
+@pytest.fixture
+def leaders(db):
+    return Group.objects.create(name="值班长")
+
+
+@pytest.fixture
+def leader(leaders):
+    """A shift leader: a dispatcher in the 值班长 group."""
+    user = UserFactory(username="leader", role=Role.DISPATCHER, first_name="值班长")
+    user.groups.add(leaders)
+    return user
+
+
+@pytest.fixture
+def two_layers(db, leaders):
+    """Layer 1: the shift leaders' group (值班长), 10 minutes; layer 2: any supervisor (值班指挥长), 15 minutes."""
+    return [ReviewLayer.objects.create(position=1, name_zh="值班长", name_en="Shift leader", group=leaders,
+                                       time_limit_minutes=10),
+            ReviewLayer.objects.create(position=2, name_zh="值班指挥长", name_en="Duty commander",
+                                       role=Role.SUPERVISOR, time_limit_minutes=15)]
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from core.models import AuditLog, Role, User
-from diversion.models import Department, NoticeKind
+from diversion.models import Department, NoticeKind, ReviewLayer
 from diversion.services import slip_accept, slip_return
 from diversion.supervision.reports import report_generate
 from diversion.supervision.services import meeting_action_add, meeting_convene, meeting_record, notice_issue
@@ -143,6 +143,10 @@ MATRIX = {
     "slips/<int:pk>/complete/": post(allow(400, STAFF_A, staff_b=404), pk="slip_a"),
     "slips/<int:pk>/callback/": post(allow(400, *CENTRE), pk="slip_a"),
     "callbacks/": get(allow(200, *CENTRE)),
+    # Review layers before a slip leaves (issue 40): the centre's pages; an empty decision is refused (400).
+    "reviews/": get(allow(200, *CENTRE)),
+    "reviews/<int:pk>/": get(allow(200, *CENTRE), pk="review"),
+    "reviews/<int:pk>/decide/": post(allow(400, *CENTRE), pk="review"),
     # supervision
     "supervision/": get(allow(200, SUPERVISOR)),
     "notices/": get(allow(200, *CENTRE, STAFF_A, STAFF_B)),
@@ -338,6 +342,11 @@ def _build_world() -> dict:
     patrol_point = PatrolPoint.objects.create(name="矩阵必到点", lat=25.28, lon=110.29)
     today = timezone.localdate()
     daily_review_build(day=today, actor=supervisor)
+    # One review layer from here on: the next diversion waits in review, seen by the centre only.
+    ReviewLayer.objects.create(position=1, name_zh="值班长", name_en="Shift leader", role=Role.SUPERVISOR)
+    call_rev = intake("审核来电人卫", "13811110006", "审核事项：小区停车位纠纷")
+    call_services.call_divert(actor=dispatcher, call_pk=call_rev.pk, category=category("C01"), department=dept_a)
+    review = call_rev.reviews.get()
 
     def file_at(mediator, station, marker):
         return mediation_services.file_open(actor=users[mediator], station=station, title=f"{marker}纠纷", parties=[
@@ -359,29 +368,30 @@ def _build_world() -> dict:
     b_marks = [slip_b.serial, slip_rb.serial, call_b.caller_name, call_b.content, "职责QX7", "理由QX8"]
     file_1_marks = [file_1.serial, "一所调解申请人", file_closed_1.serial]
     file_2_marks = [file_2.serial, "二所调解申请人"]
-    all_marks = a_marks + b_marks + file_1_marks + file_2_marks + [call_r.caller_name]
+    rev_marks = [call_rev.caller_name, call_rev.content]
+    all_marks = a_marks + b_marks + file_1_marks + file_2_marks + [call_r.caller_name] + rev_marks
     forbidden = {
         ANON: all_marks, ADMIN: all_marks, WALL: all_marks, DISPATCHER: [], SUPERVISOR: [],
         UNIT_A: all_marks, UNIT_B: all_marks + [call_unit.content, call_unit.caller_name],
         # A holds call_r now; B's return of it (serial, reason) is B's. B keeps read-only facts of what it
         # returned, without the caller's name.
-        STAFF_A: b_marks + file_1_marks + file_2_marks,
-        STAFF_B: a_marks + file_1_marks + file_2_marks + [call_r.caller_name],
-        MED_1: a_marks + b_marks + file_2_marks, MED_2: a_marks + b_marks + file_1_marks,
+        STAFF_A: b_marks + file_1_marks + file_2_marks + rev_marks,
+        STAFF_B: a_marks + file_1_marks + file_2_marks + [call_r.caller_name] + rev_marks,
+        MED_1: a_marks + b_marks + file_2_marks + rev_marks, MED_2: a_marks + b_marks + file_1_marks + rev_marks,
     }
     return {
         "users": users, "forbidden": forbidden,
         "own": {"slip_a": slip_a.serial, "slip_b": slip_b.serial, "caller_a": call_a.caller_name,
                 "file_1": file_1.serial, "file_2": file_2.serial},
         # A caller's full number is shown only by the audited reveal.
-        "phones": [c.caller_phone for c in (call_a, call_b, call_r, call_new, call_unit)],
+        "phones": [c.caller_phone for c in (call_a, call_b, call_r, call_new, call_unit, call_rev)],
         # ... and on the department's printed part of the slip, itself recorded as a reveal.
         "printed_phone": call_a.caller_phone,
         "objects": {
             "call_a": call_a.pk, "call_new": call_new.pk, "slip_a": slip_a.pk, "slip_b": slip_b.pk,
             "assignment": assignment.pk, "notice_a": notice_a.pk, "meeting_a": meeting_a.pk,
             "action_a": action_a.pk, "report": report.pk, "hotspot": hotspot.pk,
-            "patrol_point": patrol_point.pk, "file_1": file_1.pk,
+            "patrol_point": patrol_point.pk, "file_1": file_1.pk, "review": review.pk,
             "file_closed_1": file_closed_1.pk, "visit_1": visit_1.pk, "today": today.isoformat(),
         },
     }
