@@ -340,6 +340,10 @@ OUTBOX_BATCH = env_int("OUTBOX_BATCH", 100, minimum=1)
 # One relay run stops after this long; the next wake or sweep goes on.
 OUTBOX_RELAY_BUDGET_SECONDS = env_int("OUTBOX_RELAY_BUDGET_SECONDS", 50, minimum=1)
 OUTBOX_HTTP_TIMEOUT_SECONDS = env_int("OUTBOX_HTTP_TIMEOUT_SECONDS", 10, minimum=1)
+# Signed messages with the 12345 platform and the webhooks (issue 40, core.signing): how far a signature's
+# timestamp may be from our clock before the message is refused as a replay, and the largest inbound body.
+SIGNATURE_MAX_SKEW_SECONDS = env_int("SIGNATURE_MAX_SKEW_SECONDS", 300, minimum=1)
+PLATFORM_MAX_BODY_BYTES = env_int("PLATFORM_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
 if OUTBOX_LEASE_SECONDS < 2 * max(OUTBOX_HTTP_TIMEOUT_SECONDS, EMAIL_TIMEOUT):
     # A relay hands back what it has not sent by half the lease; one delivery must fit in the other half.
     raise ImproperlyConfigured("OUTBOX_LEASE_SECONDS must be at least twice OUTBOX_HTTP_TIMEOUT_SECONDS and "

@@ -11,6 +11,8 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator")
     WALLBOARD = "wallboard", _("Wall screen")
     UNIT = "unit", _("Police unit (phone)")
+    # The 12345 platform's own account (issue 40): its signed events act through it, never a login.
+    PLATFORM = "platform", _("12345 platform (system)")
 
 
 class User(AbstractUser):

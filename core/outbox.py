@@ -293,14 +293,21 @@ def _http_pool() -> urllib3.PoolManager:
     return _http
 
 
-@handler("core.http_post", atomic=False)
-def http_post(payload: dict, key: str) -> None:
-    """POST `payload["body"]` as JSON to `payload["url"]` with the key as `Idempotency-Key`. A 4xx answer
-    (other than 408 and 429) is permanent; 5xx, timeouts and refused connections are retried."""
-    response = _http_pool().request("POST", payload["url"], body=json.dumps(payload.get("body", {})).encode(),
-                                    headers={"Content-Type": "application/json", "Idempotency-Key": key},
+def post_json(url: str, body: bytes, *, key: str, headers: dict | None = None):
+    """POST the body's bytes to `url` with the key as `Idempotency-Key`. A 4xx answer (other than 408 and 429)
+    is permanent; 5xx, timeouts and refused connections are retried. Returns the response of a 2xx."""
+    response = _http_pool().request("POST", url, body=body,
+                                    headers={"Content-Type": "application/json", "Idempotency-Key": key,
+                                             **(headers or {})},
                                     timeout=urllib3.Timeout(total=settings.OUTBOX_HTTP_TIMEOUT_SECONDS))
     if 400 <= response.status < 500 and response.status not in (408, 429):
         raise PermanentError(f"the receiver refused the message: HTTP {response.status}")
     if response.status >= 300:
         raise TransientError(f"the receiver answered HTTP {response.status}")
+    return response
+
+
+@handler("core.http_post", atomic=False)
+def http_post(payload: dict, key: str) -> None:
+    """POST `payload["body"]` as JSON to `payload["url"]` (core.outbox.post_json)."""
+    post_json(payload["url"], json.dumps(payload.get("body", {})).encode(), key=key)

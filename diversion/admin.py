@@ -27,8 +27,8 @@ class TimeLimitClassAdmin(admin.ModelAdmin):
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
-    list_display = ("code", "name_zh", "name_en", "email", "phone", "active")
-    list_filter = ("active",)
+    list_display = ("code", "name_zh", "name_en", "email", "phone", "platform", "active")
+    list_filter = ("active", "platform")
     search_fields = ("code", "name_zh", "name_en")
 
 
@@ -228,3 +228,40 @@ class SlipReviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("=call__call_id",)
     date_hierarchy = "requested_at"
     inlines = [ReviewStepInline]
+
+
+# --- Docking with the 12345 platform (issue 40) ------------------------------------------------------------
+from .models import Platform, PlatformEvent, SlipDocking  # noqa: E402
+
+
+@admin.register(Platform)
+class PlatformAdmin(admin.ModelAdmin):
+    """A 12345 platform: where slips go and the secret both sides sign with. A department is reached through
+    it when set on the department, or every department when “every department through it” is ticked."""
+
+    list_display = ("code", "name", "url", "all_departments", "active")
+    list_filter = ("active", "all_departments")
+
+    def get_form(self, request, obj=None, **kwargs):
+        from django import forms
+
+        form = super().get_form(request, obj, **kwargs)
+        form.base_fields["secret"].widget = forms.PasswordInput(render_value=True)
+        form.base_fields["secret"].min_length = 16
+        return form
+
+
+@admin.register(SlipDocking)
+class SlipDockingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("slip", "platform", "queued_at", "sent_at", "acknowledged_at", "attempts", "last_error")
+    list_filter = ("platform",)
+    list_select_related = ("slip", "platform")
+    search_fields = ("key",)
+
+
+@admin.register(PlatformEvent)
+class PlatformEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("event_id", "platform", "type", "received_at", "slip", "call")
+    list_filter = ("platform", "type")
+    list_select_related = ("platform", "slip", "call")
+    search_fields = ("event_id",)

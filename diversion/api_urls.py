@@ -1,9 +1,15 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .api import SlipViewSet
+from .docking.api import PlatformEventsApi
 
 # SimpleRouter, not DefaultRouter: the API root is shared with other apps' routes under /api/v1/.
 router = SimpleRouter()
 router.register("slips", SlipViewSet, basename="api-slip")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    # Issue 40: the 12345 platform's signed events (docs/docking.md).
+    path("platforms/<slug:code>/events/", PlatformEventsApi.as_view(), name="api-platform-events"),
+]

@@ -61,6 +61,9 @@ class Department(BilingualName):
     active = models.BooleanField(_("active"), default=True)
     # Routing engine (issue 7): a change stamps the row; see diversion.routing for the catalog version.
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Issue 40: the department is reached through a 12345 platform: its slips are sent there, signed.
+    platform = models.ForeignKey("diversion.Platform", verbose_name=_("reached through 12345 platform"),
+                                 null=True, blank=True, on_delete=models.SET_NULL, related_name="departments")
 
     class Meta:
         verbose_name = _("department")
@@ -130,7 +133,9 @@ class Category(BilingualName):
         ordering = ["code"]
 
 
-# Routing engine (issue 7): catalog version, department overrides per grid, trained models.
+# Docking with the 12345 platform (issue 40); the routing engine (issue 7): catalog version, department
+# overrides per grid, trained models.
+from .models_docking import Platform, PlatformEvent, SlipDocking  # noqa: E402, F401
 from .models_routing import (  # noqa: E402, F401
     CatalogVersion,
     DepartmentOverride,

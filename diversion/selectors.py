@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404
 from core.models import Role
 from core.roles import is_department_staff
 
-from .models import HandoffSlip, ReviewLayer, ReviewStatus, ReviewStep, SlipReview, SlipStatus
+from .models import HandoffSlip, Platform, ReviewLayer, ReviewStatus, ReviewStep, SlipReview, SlipStatus
 from .models_vetting import MAX_REVIEW_LAYERS
 
 
@@ -76,3 +76,35 @@ def review_get(pk) -> SlipReview:
                                                                 "slip").prefetch_related("steps__layer",
                                                                                          "steps__decided_by"),
                              pk=pk)
+
+
+# --- Docking with the 12345 platform (issue 40) ------------------------------------------------------------
+
+def platform_for(department) -> Platform | None:
+    """The active platform a department's slips go to: its own, else the one set for every department."""
+    if department.platform_id:
+        own = Platform.objects.filter(pk=department.platform_id, active=True).first()
+        if own is not None:
+            return own
+    return Platform.objects.filter(active=True, all_departments=True).first()
+
+
+def docking_state(slip: HandoffSlip) -> dict | None:
+    """Where the slip's hand-over to the platform stands: acknowledged (the platform acted on it), sent (it
+    took the message), failed (a dead letter, with the last error) or waiting (queued, or being retried after
+    an error). None for a slip that does not go to a platform."""
+    from core.models import OutboxMessage, OutboxStatus
+
+    docking = getattr(slip, "docking", None)  # the reverse one-to-one's "does not exist" is an AttributeError
+    if docking is None:
+        return None
+    if docking.acknowledged_at:
+        state = "acknowledged"
+    elif docking.sent_at:
+        state = "sent"
+    elif OutboxMessage.objects.filter(key=docking.key, status=OutboxStatus.DEAD).exists():
+        state = "failed"
+    else:
+        state = "waiting"
+    return {"state": state, "platform": docking.platform, "docking": docking,
+            "error": docking.last_error if state in ("failed", "waiting") else ""}

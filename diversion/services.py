@@ -28,12 +28,13 @@ from .models import (
     HandoffSlip,
     ReviewStatus,
     ReviewStep,
+    SlipDocking,
     SlipReview,
     SlipSerialCounter,
     SlipStatus,
     TimeLimitClass,
 )
-from .selectors import review_layers_active, review_layers_of
+from .selectors import platform_for, review_layers_active, review_layers_of
 from .supervision.deadlines import deadline_for
 
 
@@ -63,9 +64,15 @@ def slip_issue(*, actor, call, category, department, instructions: str = "", iss
         instructions=instructions, issued_by=issued_by or actor, issued_at=now,
         deadline=deadline_for(now, category.time_limit_class),
     )
+    platform = platform_for(department)
     audit_write(actor=actor, action="slip_status", obj=slip, call=call, to_state=slip.status,
-                data={"serial": slip.serial, "department": department.code, "category": category.code})
+                data={"serial": slip.serial, "department": department.code, "category": category.code,
+                      **({"platform": platform.code} if platform else {})})
     outbox_put("diversion.slip_issued", {"slip": slip.pk}, key=f"slip-issued:{slip.pk}")
+    if platform is not None:  # issue 40: the slip goes on to the 12345 platform, signed, through the outbox
+        docking = SlipDocking.objects.create(slip=slip, platform=platform, key=f"fenliu-slip-{slip.serial}",
+                                             queued_at=now)
+        outbox_put("docking.slip_send", {"docking": docking.pk}, key=docking.key)
     return slip
 
 
@@ -73,8 +80,14 @@ def _lock_slip(slip_pk: int) -> HandoffSlip:
     return HandoffSlip.objects.select_for_update().select_related("call", "department").get(pk=slip_pk)
 
 
+def _acts_for_platform(actor, slip: HandoffSlip) -> bool:
+    """The 12345 platform's account acts on the slips sent to it (issue 40), as the department would."""
+    return (actor.role == Role.PLATFORM and actor.is_active
+            and SlipDocking.objects.filter(slip_id=slip.pk, platform__user=actor).exists())
+
+
 def _check_own_department(actor, slip: HandoffSlip) -> None:
-    if actor.is_superuser:
+    if actor.is_superuser or _acts_for_platform(actor, slip):
         return
     if actor.role != Role.DEPARTMENT or actor.department_id != slip.department_id:
         raise PermissionDenied
@@ -177,7 +190,8 @@ def callback_record(*, actor, slip_pk: int, channel: str, reached: bool, resolve
     from incidents.models import CallStatus
     from incidents.services import call_move
 
-    if not actor.has_role(Role.DISPATCHER, Role.SUPERVISOR):
+    if not actor.has_role(Role.DISPATCHER, Role.SUPERVISOR) and not (
+            actor.role == Role.PLATFORM and SlipDocking.objects.filter(slip_id=slip_pk, platform__user=actor).exists()):
         raise PermissionDenied
     if channel not in Callback.Channel.values:
         raise DomainError(_("Choose how the caller was contacted."), code="bad_channel")

@@ -35,6 +35,34 @@ def slip_notify_issued(payload: dict, key: str) -> bool:
     return bool(HandoffSlip.objects.filter(pk=slip.pk, notified_at__isnull=True).update(notified_at=timezone.now()))
 
 
+@outbox.handler("docking.slip_send", atomic=False)
+def slip_send_to_platform(payload: dict, key: str) -> None:
+    """Issue 40: POST the slip to its 12345 platform, signed with a fresh timestamp on every attempt (a retry
+    an hour later is not a replay). Each failure is kept on the slip's docking row for its page; the outbox
+    retries, bounded, then makes a dead letter (the docking then reads "failed")."""
+    from django.db.models import F
+
+    from core.signing import body_bytes, signed_headers
+
+    from .docking.payloads import slip_payload
+    from .models import SlipDocking
+
+    docking = SlipDocking.objects.select_related(
+        "platform", "slip__call__micro_grid", "slip__category__time_limit_class", "slip__department",
+        "slip__issued_by").get(pk=payload["docking"])
+    if docking.sent_at is not None:
+        return
+    body = body_bytes(slip_payload(docking.slip, key))
+    SlipDocking.objects.filter(pk=docking.pk).update(attempts=F("attempts") + 1)
+    try:
+        outbox.post_json(docking.platform.url, body, key=key,
+                         headers=signed_headers(docking.platform.secret, body, event="slip.issued"))
+    except Exception as exc:
+        SlipDocking.objects.filter(pk=docking.pk).update(last_error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    SlipDocking.objects.filter(pk=docking.pk, sent_at__isnull=True).update(sent_at=timezone.now(), last_error="")
+
+
 @outbox.handler("diversion.slip_reopened")
 def slip_notify_reopened(payload: dict, key: str) -> None:
     slip = HandoffSlip.objects.select_related("department").get(pk=payload["slip"])

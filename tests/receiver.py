@@ -4,7 +4,9 @@ it saw, so a test can tell delivered-once (unique keys) from sent-twice (request
 
 A request cut off mid-body (the sender killed while sending) is not counted: nothing arrived.
 `mode` makes it misbehave: "ok" answers 200, "fail" answers 500, "refuse" answers 400, "hang" never answers
-within the sender's timeout. `delay` slows every answer."""
+within the sender's timeout. `delay` slows every answer. `fail_first`: the first N requests are answered 500
+whatever the mode (a platform that is down for a while). The headers and raw bytes of each key's first
+accepted request are kept (`headers`, `raw`), so a test can check a signature."""
 
 import json
 import threading
@@ -13,9 +15,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Receiver:
-    def __init__(self, mode: str = "ok", delay: float = 0.0):
+    def __init__(self, mode: str = "ok", delay: float = 0.0, fail_first: int = 0):
         self.mode = mode
         self.delay = delay
+        self.fail_first = fail_first
+        self.headers: dict[str, dict] = {}
+        self.raw: dict[str, bytes] = {}
         self.lock = threading.Lock()
         self.requests = 0
         self.first_seen: dict[str, float] = {}  # key -> time.time() of its first arrival
@@ -44,11 +49,14 @@ class Receiver:
                     time.sleep(3)
                 with receiver.lock:
                     receiver.requests += 1
-                    ok = receiver.mode == "ok"
+                    failing = receiver.requests <= receiver.fail_first
+                    ok = receiver.mode == "ok" and not failing
                     if ok and key not in receiver.first_seen:
                         receiver.first_seen[key] = time.time()
                         receiver.bodies[key] = parsed
-                status = {"ok": 200, "fail": 500, "refuse": 400}.get(receiver.mode, 200)
+                        receiver.headers[key] = dict(self.headers.items())
+                        receiver.raw[key] = body
+                status = 500 if failing else {"ok": 200, "fail": 500, "refuse": 400}.get(receiver.mode, 200)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -29,3 +29,11 @@ def countdown(slip, now=None):
                            _("overdue by %(t)s") % {"t": _span(-left)})
     return format_html('<span data-deadline="{}">{}</span>', slip.deadline.isoformat(),
                        _("%(t)s left") % {"t": _span(left)})
+
+
+@register.inclusion_tag("partials/docking_state.html")
+def docking(slip):
+    """Where the slip's hand-over to the 12345 platform stands (issue 40); nothing for a slip not sent there."""
+    from ..selectors import docking_state
+
+    return {"d": docking_state(slip), "slip": slip}

@@ -20,7 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from core.models import AuditLog, Role, User
-from diversion.models import Department, NoticeKind, ReviewLayer
+from diversion.models import Department, NoticeKind, Platform, ReviewLayer
 from diversion.services import slip_accept, slip_return
 from diversion.supervision.reports import report_generate
 from diversion.supervision.services import meeting_action_add, meeting_convene, meeting_record, notice_issue
@@ -65,6 +65,8 @@ def everyone(status: int, anon: int = 302) -> dict:
 
 # POSTed in the matrix, but a GET is theirs too (a form, or the API's list of the same address).
 GET_TOO = {"api/v1/calls/", "grids/hotspots/new/", "accounts/logout/", "i18n/setlang/"}
+# Reached by a signature, not a login (issue 40).
+SIGNED_ONLY = {"api/v1/platforms/<slug:code>/events/"}
 # The daily review of the day the world's calls came in.
 TODAY = "date={today}"
 CENTRE = (DISPATCHER, SUPERVISOR)
@@ -114,6 +116,8 @@ MATRIX = {
     "api/v1/slips/<pk>/callbacks/": post(allow(400, *CENTRE, anon=401), pk="slip_a"),
     "api/v1/slips/<pk>/complete/": post(allow(400, STAFF_A, anon=401, staff_b=404), pk="slip_a"),
     "api/v1/slips/<pk>/return/": post(allow(400, STAFF_A, anon=401, staff_b=404), pk="slip_a"),
+    # The 12345 platform's events (issue 40): no login reaches it, only a signature; unsigned is 401 for all.
+    "api/v1/platforms/<slug:code>/events/": post(everyone(401, anon=401), code="gx12345"),
     # The schema describes the API, it holds no records: public, like the login page.
     "api/v1/schema/": get(everyone(200, anon=200)),
     # dispatch and calls
@@ -347,6 +351,8 @@ def _build_world() -> dict:
     call_rev = intake("审核来电人卫", "13811110006", "审核事项：小区停车位纠纷")
     call_services.call_divert(actor=dispatcher, call_pk=call_rev.pk, category=category("C01"), department=dept_a)
     review = call_rev.reviews.get()
+    Platform.objects.create(code="gx12345", name="矩阵数管中心", url="http://127.0.0.1:9/", secret="x" * 20,
+                            user=_user("m_platform", Role.PLATFORM))
 
     def file_at(mediator, station, marker):
         return mediation_services.file_open(actor=users[mediator], station=station, title=f"{marker}纠纷", parties=[
@@ -469,7 +475,8 @@ def test_access(route, world):
             wrong.append(f"{actor}: {entry.method} {url} shows {seen}")
         if entry.method == "POST" and route not in GET_TOO:
             # A POST-only address is not readable by anyone. The API checks who is asking before the method.
-            refused = route.startswith("api/") and expected in (401, 403)
+            # The platform's endpoint knows no login, only signed POSTs: any GET is simply not allowed.
+            refused = route.startswith("api/") and expected in (401, 403) and route not in SIGNED_ONLY
             status, expected_get = _request(client, "GET", url).status_code, expected if refused else 405
             if status != expected_get:
                 wrong.append(f"{actor}: GET {url} → {status}, expected {expected_get}")

@@ -1,0 +1,66 @@
+"""The platform's events as the inbound endpoint takes them, and its answer (described in the OpenAPI schema)."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from core.serializers import TextField
+from incidents.serializers import CallIntakeSerializer
+
+from ..models import Callback, Department, PlatformEvent
+
+# What each event type must carry besides its id.
+REQUIRED = {
+    PlatformEvent.Type.ACCEPTED: ["slip"],
+    PlatformEvent.Type.RETURNED: ["slip", "reason"],
+    PlatformEvent.Type.COMPLETED: ["slip", "result"],
+    PlatformEvent.Type.CALLBACK: ["slip", "callback"],
+    PlatformEvent.Type.TRANSFER: ["call"],
+}
+
+
+class PlatformCallbackSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=Callback.Channel.choices)
+    reached = serializers.BooleanField()
+    resolved = serializers.ChoiceField(choices=Callback.Resolved.choices, required=False, allow_blank=True,
+                                       default="")
+    satisfaction = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True,
+                                            default=None)
+    comment = TextField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class PlatformEventSerializer(serializers.Serializer):
+    """One event from the 12345 platform. `slip` is the serial Fenliu sent (e.g. 2026-000123)."""
+
+    id = TextField(min_length=1, max_length=64, help_text=_("The platform's id of this event: sent again, "
+                                                            "it changes nothing."))
+    type = serializers.ChoiceField(choices=PlatformEvent.Type.choices)
+    slip = TextField(max_length=16, required=False, help_text=_("The slip's serial, for slip events."))
+    handler_name = TextField(max_length=64, required=False, allow_blank=True, default="")
+    reason = TextField(max_length=1000, required=False, allow_blank=True, default="",
+                       help_text=_("Why the slip is returned (returned)."))
+    suggested_department = serializers.SlugRelatedField(
+        slug_field="code", queryset=Department.objects.filter(active=True), required=False, allow_null=True,
+        default=None, help_text=_("The department the platform thinks it belongs to (returned)."))
+    result = TextField(max_length=4000, required=False, allow_blank=True, default="",
+                       help_text=_("What was done (completed)."))
+    callback = PlatformCallbackSerializer(required=False, help_text=_("The caller's callback (callback)."))
+    call = CallIntakeSerializer(required=False, help_text=_(
+        "A call the platform transfers to 110 (transfer); `call_id` is the platform's own case id."))
+
+    def validate(self, attrs):
+        missing = [field for field in REQUIRED[attrs["type"]] if not attrs.get(field)]
+        if missing:
+            raise serializers.ValidationError({field: [_("Required for a “%(type)s” event.") % {
+                "type": attrs["type"]}] for field in missing})
+        return attrs
+
+
+class PlatformAnswerSerializer(serializers.Serializer):
+    event = serializers.CharField()
+    type = serializers.CharField()
+    duplicate = serializers.BooleanField(help_text=_("The event was already received: nothing was done."))
+    slip = serializers.CharField(required=False)
+    slip_status = serializers.CharField(required=False)
+    call = serializers.CharField(required=False)
+    call_status = serializers.CharField(required=False)
+    created = serializers.BooleanField(required=False)
