@@ -238,6 +238,9 @@ SPECTACULAR_SETTINGS = {
         "CallChannelEnum": "incidents.models.Channel",
         "CallbackChannelEnum": "diversion.models.Callback.Channel",
     },
+    # Issue 40: what Fenliu POSTs to others, signed (docs/docking.md), as OpenAPI 3.1 webhooks.
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": ["diversion.docking.schema.SLIP_ISSUED", "core.schema.STATUS_WEBHOOK"],
 }
 
 # --- Celery: Redis when configured, else an embedded file-based broker ------------------------

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import outbox
-from .models import AuditLog, OutboxMessage, User
+from .models import AuditLog, OutboxMessage, User, WebhookDelivery, WebhookSubscriber
 from .roles import is_administrator
 
 
@@ -110,3 +110,38 @@ class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         figures = outbox.outbox_figures()
         oldest_at = timezone.now() - timedelta(seconds=figures["oldest_pending_seconds"])
         return super().changelist_view(request, {**(extra_context or {}), "figures": figures, "oldest_at": oldest_at})
+
+
+# --- Webhooks to the 110 system (issue 40) -----------------------------------------------------------------
+
+@admin.register(WebhookSubscriber)
+class WebhookSubscriberAdmin(admin.ModelAdmin):
+    list_display = ("name", "url", "events", "active", "deliveries_link")
+    list_filter = ("active",)
+
+    def get_form(self, request, obj=None, **kwargs):
+        from django import forms
+
+        form = super().get_form(request, obj, **kwargs)
+        form.base_fields["secret"].widget = forms.PasswordInput(render_value=True)
+        return form
+
+    @admin.display(description=_("delivery log"))
+    def deliveries_link(self, obj):
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        url = reverse("admin:core_webhookdelivery_changelist") + f"?subscriber__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, _("Deliveries"))
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Each subscriber's delivery log: what was sent, how many attempts, the last error. A dead letter is
+    retried or discarded from the outbox page."""
+
+    list_display = ("created_at", "subscriber", "event", "key", "attempts", "delivered_at", "last_error")
+    list_filter = ("subscriber", "event", ("delivered_at", admin.EmptyFieldListFilter))
+    list_select_related = ("subscriber",)
+    search_fields = ("key",)
+    date_hierarchy = "created_at"

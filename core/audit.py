@@ -70,4 +70,7 @@ def audit_write(*, actor, action: str, obj, call=None, from_state: str = "", to_
         data=data or {},
     )
     live.audit_written(row, obj)
+    from .webhooks import fan_out  # here, not at the top: core.webhooks' outbox imports this module
+
+    fan_out(row, obj)  # issue 40: subscribers hear of call and slip status changes, in this transaction
     return row

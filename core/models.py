@@ -192,3 +192,69 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.key}"
+
+
+# --- Webhooks to the 110 system (issue 40) -----------------------------------------------------------------
+
+class WebhookEvent(models.TextChoices):
+    CALL_STATUS = "call.status", _("Call status changed")
+    SLIP_STATUS = "slip.status", _("Slip status changed")
+
+
+def _all_webhook_events() -> list[str]:
+    return list(WebhookEvent.values)
+
+
+class WebhookSubscriber(models.Model):
+    """A system (the 110 system, a department's own) that is told of call and slip status changes: each change
+    is POSTed to `url` as signed JSON (core.signing) through the outbox, retried, then a dead letter."""
+
+    name = models.CharField(_("name"), max_length=64)
+    url = models.URLField(_("address"), max_length=300)
+    secret = models.CharField(_("shared secret"), max_length=128,
+                              help_text=_("Signs every message (HMAC-SHA256); at least 16 characters."))
+    events = models.JSONField(_("event types"), default=_all_webhook_events,
+                              help_text=_("Any of: call.status, slip.status."))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("webhook subscriber")
+        verbose_name_plural = _("webhook subscribers")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if not isinstance(self.events, list) or not self.events or \
+                any(e not in WebhookEvent.values for e in self.events):
+            raise ValidationError({"events": _("A list of event types: %(types)s.") % {
+                "types": ", ".join(WebhookEvent.values)}})
+        if len(self.secret or "") < 16:
+            raise ValidationError({"secret": _("At least 16 characters.")})
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscriber: the subscriber's delivery log. The message itself waits in the outbox
+    (its key is `key`); attempts, the last error and the delivery time are kept here as they happen."""
+
+    subscriber = models.ForeignKey(WebhookSubscriber, verbose_name=_("subscriber"), on_delete=models.CASCADE,
+                                   related_name="deliveries")
+    event = models.CharField(_("event type"), max_length=16, choices=WebhookEvent.choices)
+    key = models.CharField(_("message id"), max_length=64, unique=True)
+    payload = models.JSONField(_("payload"), default=dict)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["subscriber", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.subscriber_id} {self.event} {self.key}"

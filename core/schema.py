@@ -49,3 +49,21 @@ class FenliuAutoSchema(AutoSchema):
             response = responses.setdefault(code, {"description": DESCRIPTIONS[code]})
             response.setdefault("content", {"application/json": {"schema": body}})
         return responses
+
+
+def _webhook():
+    from drf_spectacular.utils import OpenApiResponse, OpenApiWebhook, extend_schema
+
+    from .serializers import WebhookPayloadSerializer
+
+    return OpenApiWebhook(name="status", decorator=extend_schema(
+        summary="A call's or a slip's status changed",
+        description=("POSTed to every active webhook subscriber that asked for the type (admin: webhook "
+                     "subscribers), signed like every Fenliu message (docs/docking.md); retried, then a dead "
+                     "letter. Carries ids and states only, never a caller's details."),
+        request=WebhookPayloadSerializer,
+        responses={200: OpenApiResponse(description="Taken.")},
+    ))
+
+
+STATUS_WEBHOOK = _webhook()

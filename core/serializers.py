@@ -26,3 +26,19 @@ class NumberField(serializers.FloatField):
         if isinstance(data, bool) or not isinstance(data, int | float):
             raise ValidationError(_("Give this as a number."))
         return super().to_internal_value(data)
+
+
+class WebhookPayloadSerializer(serializers.Serializer):
+    """A call's or a slip's status change, as a webhook subscriber receives it (core.webhooks)."""
+
+    id = serializers.CharField(help_text=_("The message id, the same on every retry (also Idempotency-Key)."))
+    type = serializers.ChoiceField(choices=["call.status", "slip.status"])
+    occurred_at = serializers.DateTimeField()
+    to = serializers.CharField(help_text=_("The new status."))
+    call = serializers.DictField(help_text=_("id, call_id (and status for call.status)."))
+    slip = serializers.DictField(required=False, help_text=_("id, serial, department, category, status."))
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(allow_blank=True, help_text=_("The status before."))
+        return fields

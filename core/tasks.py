@@ -1,8 +1,8 @@
-"""Background jobs of core: the outbox relay (see core.outbox)."""
+"""Background jobs of core: the outbox relay (see core.outbox); the webhooks' delivery (core.webhooks)."""
 
 from celery import shared_task
 
-from . import outbox
+from . import outbox, webhooks  # noqa: F401 - webhooks registers its outbox handler
 
 
 @shared_task

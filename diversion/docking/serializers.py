@@ -64,3 +64,68 @@ class PlatformAnswerSerializer(serializers.Serializer):
     call = serializers.CharField(required=False)
     call_status = serializers.CharField(required=False)
     created = serializers.BooleanField(required=False)
+
+
+# --- What Fenliu sends the platform (documentation: the schema's `webhooks`, docs/docking.md) -------------
+
+class _SlipFactsSerializer(serializers.Serializer):
+    serial = serializers.CharField(help_text=_("The slip's serial, e.g. 2026-000123: the platform's events name it."))
+    category = serializers.CharField(help_text=_("Sub-category code (the catalog's 36 by default)."))
+    department = serializers.CharField(help_text=_("Department code."))
+    issued_at = serializers.DateTimeField()
+    deadline = serializers.DateTimeField(help_text=_("When the department must have completed it."))
+
+
+class _SlipSerializer(_SlipFactsSerializer):
+    category_name = serializers.CharField()
+    time_limit_class = serializers.ChoiceField(choices=["consultation", "request", "complaint", "report",
+                                                        "major_urgent"])
+    time_limit_class_name = serializers.CharField()
+    department_name = serializers.CharField()
+    instructions = serializers.CharField(allow_blank=True)
+    issued_by = serializers.CharField()
+
+
+class _CallFactsSerializer(serializers.Serializer):
+    call_id = serializers.CharField(help_text=_("The 110 system's id of the call."))
+    received_at = serializers.DateTimeField()
+    channel = serializers.CharField()
+    address = serializers.CharField(allow_blank=True)
+    grid = serializers.CharField(allow_null=True)
+    content = serializers.CharField()
+
+
+class _StubSerializer(_SlipFactsSerializer):
+    caller_phone_masked = serializers.CharField()
+    content = serializers.CharField()
+
+
+class _DepartmentPartSerializer(_SlipFactsSerializer):
+    caller_name = serializers.CharField(allow_blank=True)
+    caller_phone = serializers.CharField(help_text=_("The caller's full number: the case worker calls them."))
+    address = serializers.CharField(allow_blank=True)
+    content = serializers.CharField()
+    instructions = serializers.CharField(allow_blank=True)
+
+
+class _ReceiptSerializer(_SlipFactsSerializer):
+    fields = serializers.ListField(child=serializers.CharField(),
+                                   help_text=_("What the receipt asks back: the `completed` event carries it."))
+
+
+class _PartsSerializer(serializers.Serializer):
+    stub = _StubSerializer(help_text=_("存根联: kept by the command centre."))
+    department = _DepartmentPartSerializer(help_text=_("交办联: the department's part."))
+    receipt = _ReceiptSerializer(help_text=_("回执联: returned with the result."))
+
+
+class SlipIssuedPayloadSerializer(serializers.Serializer):
+    """A slip handed to the 12345 platform: POSTed signed (X-Fenliu-Timestamp, X-Fenliu-Signature) with the
+    message id as Idempotency-Key; answer 2xx to take it, anything else and it is sent again later."""
+
+    version = serializers.IntegerField()
+    id = serializers.CharField(help_text=_("The message id, the same on every retry."))
+    event = serializers.ChoiceField(choices=["slip.issued"])
+    slip = _SlipSerializer()
+    call = _CallFactsSerializer()
+    parts = _PartsSerializer()

@@ -118,7 +118,8 @@ def test_no_prefixed_modules_stand_where_a_package_belongs(app):
     assert not (ROOT / "diversion" / "learning.py").exists()
 
 
-@pytest.mark.parametrize("package", ["diversion.supervision", "incidents.review", "diversion.routing"])
+@pytest.mark.parametrize("package", ["diversion.supervision", "incidents.review", "diversion.routing",
+                                     "diversion.docking"])
 def test_every_package_says_what_it_holds_and_what_it_may_import(package):
     path = ROOT.joinpath(*package.split("."), "__init__.py")
     docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
