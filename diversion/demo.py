@@ -87,6 +87,39 @@ def seed_department_staff(make_user) -> dict[str, User]:
     return users
 
 
+def seed_review_layers(make_user) -> dict[str, User]:
+    """Gong county's review before a slip leaves (issue 40), set up but switched off: layer 1 the shift
+    leaders' group (the demo user `leader`), layer 2 any supervisor. An administrator ticks both active in
+    the admin (审核层级) to try it; the demo's own story runs without review, as a centre does before it
+    decides to."""
+    from django.contrib.auth.models import Group
+
+    from .models import ReviewLayer
+
+    leaders, _created = Group.objects.get_or_create(name="值班长")
+    leader = make_user("leader", role=Role.DISPATCHER, name="韦华（值班长）")
+    leader.groups.add(leaders)
+    ReviewLayer.objects.get_or_create(position=1, defaults={
+        "name_zh": "值班长", "name_en": "Shift leader", "group": leaders, "time_limit_minutes": 10, "active": False})
+    ReviewLayer.objects.get_or_create(position=2, defaults={
+        "name_zh": "值班指挥长", "name_en": "Duty commander", "role": Role.SUPERVISOR, "time_limit_minutes": 15,
+        "active": False})
+    return {"leader": leader}
+
+
+def seed_platform(make_user) -> dict[str, User]:
+    """A 12345 platform set up but switched off (issue 40), with its account (no password: it acts only through
+    its signed events). An administrator points it at the county platform's address, sets the shared secret
+    and ticks it active, on every department or on some (admin › 12345平台, 职能部门)."""
+    from .models import Platform
+
+    account = make_user("platform12345", role=Role.PLATFORM, name="12345政务服务便民热线", usable_password=False)
+    Platform.objects.get_or_create(code="demo12345", defaults={
+        "name": "县12345政务服务便民热线平台", "url": "https://12345.example.gov.cn/fenliu/slips",
+        "secret": "demo-only-secret-change-me", "user": account, "active": False})
+    return {"platform12345": account}
+
+
 class SlipLife:
     """The department's and the callback desk's steps in the demo week: return, accept, complete, call back.
     A mixin of incidents.demo.CallWeek, whose clock, random source, users and `_divert` it uses."""

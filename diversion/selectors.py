@@ -44,10 +44,11 @@ def review_layers_active() -> list[ReviewLayer]:
                 [:MAX_REVIEW_LAYERS])
 
 
-def review_layers_of(user) -> QuerySet[ReviewLayer]:
-    """The active layers this user decides: by their role, or as a member of the layer's group. A superuser
-    decides every layer."""
-    layers = ReviewLayer.objects.filter(active=True)
+def review_layers_of(user, *, include_inactive: bool = False) -> QuerySet[ReviewLayer]:
+    """The layers this user decides: by their role, or as a member of the layer's group. A superuser decides
+    every layer. Active ones only, unless `include_inactive`: a layer switched off while calls wait in it is
+    still decided by its people, so no call is left stuck."""
+    layers = ReviewLayer.objects.all() if include_inactive else ReviewLayer.objects.filter(active=True)
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return layers.none()
     if user.is_superuser:
@@ -57,7 +58,8 @@ def review_layers_of(user) -> QuerySet[ReviewLayer]:
 
 def reviews_waiting_for(user) -> QuerySet[ReviewStep]:
     """The steps open in this user's layers, the one due first on top."""
-    return (ReviewStep.objects.filter(layer__in=review_layers_of(user), outcome="", opened_at__isnull=False,
+    return (ReviewStep.objects.filter(layer__in=review_layers_of(user, include_inactive=True), outcome="",
+                                      opened_at__isnull=False,
                                       review__status=ReviewStatus.PENDING)
             .select_related("layer", "review__call", "review__category", "review__department",
                             "review__requested_by")

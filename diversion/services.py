@@ -324,7 +324,7 @@ def review_decide(*, actor, review_pk: int, approve: bool, reason: str = "") -> 
             raise Conflict(_("The review of call %(id)s is over: %(status)s.") % {
                 "id": review.call.call_id, "status": review.get_status_display()}, code="review_over")
         steps = list(review.steps.select_related("layer").order_by("position"))
-        mine = set(review_layers_of(actor).values_list("pk", flat=True))
+        mine = set(review_layers_of(actor, include_inactive=True).values_list("pk", flat=True))
         step = next((s for s in steps if s.is_open and s.layer_id in mine), None)
         if step is None:
             if any(not s.outcome and s.layer_id in mine for s in steps):

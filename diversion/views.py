@@ -168,7 +168,7 @@ def review_queue(request):
 @role_required(Role.DISPATCHER, Role.SUPERVISOR)
 def review_detail(request, pk, form=None):
     review = review_get(pk)
-    mine = set(review_layers_of(request.user).values_list("pk", flat=True))
+    mine = set(review_layers_of(request.user, include_inactive=True).values_list("pk", flat=True))
     steps = list(review.steps.all())
     step = next((s for s in steps if s.is_open and s.layer_id in mine), None)
     response = render(request, "dispatcher/review.html", {

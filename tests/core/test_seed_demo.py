@@ -68,11 +68,21 @@ def test_every_past_day_of_the_demo_has_its_daily_review(seeded, db):
 
 def test_demo_users_log_in_with_the_demo_password(seeded, db, client):
     request = RequestFactory().post("/accounts/login/")  # django-axes wants the request
-    users = User.objects.exclude(username="system110")
+    # The two system accounts (the 110 system, the 12345 platform) have no password: they act by token or
+    # by signature.
+    users = User.objects.exclude(username__in=["system110", "platform12345"])
     assert users.count() >= 5 + Department.objects.count()
     for user in users:
         assert client.login(request=request, username=user.username, password=DEMO_PASSWORD), user.username
         client.logout()
+
+
+def test_the_platform_account_has_no_password_and_its_platform_is_switched_off(seeded, db):
+    from diversion.models import Platform
+
+    account = User.objects.get(username="platform12345")
+    assert account.role == Role.PLATFORM and not account.has_usable_password()
+    assert Platform.objects.get(user=account).active is False
 
 
 def test_the_110_system_user_has_a_token_and_no_password(seeded, db):

@@ -149,6 +149,20 @@ def test_someone_outside_every_layer_is_refused_and_a_finished_review_conflicts(
     assert exc.value.code == "review_over"
 
 
+def test_a_layer_switched_off_while_a_call_waits_in_it_is_still_decided(make_call, dispatcher, dept_a, leader,
+                                                                        supervisor, two_layers):
+    call, decision = _divert(make_call, dispatcher, dept_a)
+    ReviewLayer.objects.update(active=False)  # the centre stops reviewing: new diversions go at once
+
+    assert [s.position for s in reviews_waiting_for(leader)] == [1]
+    review_decide(actor=leader, review_pk=decision.review.pk, approve=True)
+    review_decide(actor=supervisor, review_pk=decision.review.pk, approve=True)
+
+    assert _fresh(call).status == CallStatus.DIVERTED
+    _other, later = _divert(make_call, dispatcher, dept_a)
+    assert later.review is None and later.slip is not None
+
+
 def test_a_major_urgent_class_skips_the_review(make_call, dispatcher, dept_a, two_layers):
     f01 = category("F01")
     assert f01.time_limit_class.code == "major_urgent"

@@ -74,7 +74,8 @@ def _logins():
     names = ["dispatcher", "supervisor", "mediator", "admin", "wallboard"]
     users = {u.role: u for u in User.objects.filter(username__in=names)}
     users.update({Role.DEPARTMENT: dept, Role.UNIT: unit})
-    assert all(users.get(role) for role in Role.values), users
+    # The 12345 platform's account has no pages: it acts only through its signed events (issue 40).
+    assert all(users.get(role) for role in Role.values if role != Role.PLATFORM), users
     return users
 
 

@@ -18,7 +18,7 @@ from core.demo import DEMO_PASSWORD, STAFF, SYSTEM_USER, UserMaker, seed_token, 
 from core.management.base import MigratedCommand
 from core.models import Role, User
 from core.outbox import relay_run
-from diversion.demo import seed_department_staff, seed_supervision_story
+from diversion.demo import seed_department_staff, seed_platform, seed_review_layers, seed_supervision_story
 from diversion.models import Callback, HandoffSlip, JointMeeting, Notice, Report
 from grids.demo import seed_hotspot_cases, seed_unit_logins, seed_xiufeng
 from grids.models import Grid, HotspotCase, Unit
@@ -63,7 +63,8 @@ class Command(MigratedCommand):
         with _eager_celery(), override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
             with transaction.atomic():
                 grids, units = seed_xiufeng(rng)
-                users = seed_users(make_user) | seed_department_staff(make_user)
+                users = (seed_users(make_user) | seed_department_staff(make_user) | seed_review_layers(make_user)
+                         | seed_platform(make_user))
                 unit_logins = seed_unit_logins(make_user, units)
                 token = seed_token(users[SYSTEM_USER])
                 mediator = seed_mediator(users["mediator"], units["XF-PS-LJ"])
