@@ -18,7 +18,7 @@ from django.utils.translation import gettext_noop
 from core.audit import Reason, audit_write
 from core.errors import Conflict, DomainError
 from core.models import Role
-from core.outbox import outbox_put
+from core.outbox import outbox_put, outbox_put_many
 
 from .models import (
     REVIEW_TRANSITIONS,
@@ -382,14 +382,17 @@ def _review_end(actor, review: SlipReview, to_state: str, now, fields=()) -> Non
 
 
 def reviews_warn_overdue(*, now=None) -> int:
-    """Periodic: one warning per layer that kept a call past its time limit (audited, and the centre's pages
-    hear of it). Set-based; rows a concurrent run holds are skipped, so a second run raises nothing new."""
+    """Periodic: one warning per layer that kept a call past its time limit: audited, the centre's pages hear
+    of it, and the layer's people get an e-mail. Set-based; rows a concurrent run holds are skipped, so a
+    second run raises nothing new."""
     now = now or timezone.now()
     with transaction.atomic():
         due = list(ReviewStep.objects.select_for_update(of=("self",), skip_locked=True)
                    .filter(outcome="", due_at__lt=now, warned_at__isnull=True, review__status=ReviewStatus.PENDING)
                    .select_related("review", "layer"))
         ReviewStep.objects.filter(pk__in=[s.pk for s in due]).update(warned_at=now)
+        # The layer's people are told by e-mail, as a department is of its slips waiting (diversion.tasks).
+        outbox_put_many("diversion.review_overdue", [(f"review-overdue:{s.pk}", {"step": s.pk}) for s in due])
         for step in due:
             late = int((now - step.due_at).total_seconds() // 60)
             audit_write(actor=None, action="review_overdue", obj=step.review, call=step.review.call,

@@ -63,6 +63,36 @@ def slip_send_to_platform(payload: dict, key: str) -> None:
     SlipDocking.objects.filter(pk=docking.pk, sent_at__isnull=True).update(sent_at=timezone.now(), last_error="")
 
 
+@outbox.handler("diversion.review_overdue")
+def review_overdue_send(payload: dict, key: str) -> int:
+    """E-mail the people who decide a review layer (its role's or its group's, with an address) that a call
+    has waited in it past the time limit (issue 40)."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    from .models import ReviewStep
+
+    step = ReviewStep.objects.select_related("layer", "review__call").get(pk=payload["step"])
+    if step.outcome:  # decided meanwhile: nothing to warn of
+        return 0
+    layer = step.layer
+    members = Q(role=layer.role) if layer.role else Q(pk__in=[])
+    if layer.group_id:
+        members |= Q(groups=layer.group_id)
+    emails = sorted(set(get_user_model().objects.filter(members, is_active=True, email__gt="")
+                        .values_list("email", flat=True)))
+    if emails:
+        outbox.mail_send(
+            key=key,
+            subject=_("Call %(id)s is overdue in review layer %(n)s (%(layer)s)") % {
+                "id": step.review.call.call_id, "n": step.position, "layer": layer.name_zh},
+            body=_("It has waited since %(since)s; the layer's time limit is %(limit)s minutes. Please approve or "
+                   "send it back in Fenliu.") % {
+                "since": timezone.localtime(step.opened_at).strftime("%H:%M"), "limit": layer.time_limit_minutes},
+            to=emails)
+    return len(emails)
+
+
 @outbox.handler("diversion.slip_reopened")
 def slip_notify_reopened(payload: dict, key: str) -> None:
     slip = HandoffSlip.objects.select_related("department").get(pk=payload["slip"])

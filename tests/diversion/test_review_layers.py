@@ -198,17 +198,28 @@ def test_a_parallel_sub_category_opens_every_layer_at_once(make_call, dispatcher
     assert _fresh(call).status == CallStatus.DIVERTED and HandoffSlip.objects.filter(call=call).exists()
 
 
-def test_an_overdue_layer_warns_once(make_call, dispatcher, dept_a, two_layers):
-    _call, decision = _divert(make_call, dispatcher, dept_a)
+def test_an_overdue_layer_warns_once_and_mails_the_layers_people(make_call, dispatcher, dept_a, two_layers,
+                                                                  leader, supervisor):
+    from django.core import mail
+
+    from core import outbox
+
+    leader.email, supervisor.email = "leader@example.gov.cn", "supervisor@example.gov.cn"
+    leader.save(), supervisor.save()
+    call, decision = _divert(make_call, dispatcher, dept_a)
     later = timezone.now() + timedelta(minutes=11)
 
     assert reviews_warn_overdue(now=later - timedelta(minutes=2)) == 0
     assert reviews_warn_overdue(now=later) == 1
     assert reviews_warn_overdue(now=later) == 0
+    outbox.relay_run()
 
     row = AuditLog.objects.get(action="review_overdue")
     assert row.object_id == decision.review.pk and row.data["position"] == 1 and row.actor is None
     assert "值班长" in row.reason and "10" in row.reason
+    # Layer 1 is the shift leaders' group: its member is told, not the supervisors of layer 2.
+    assert [m.to for m in mail.outbox] == [["leader@example.gov.cn"]]
+    assert call.call_id in mail.outbox[0].subject
 
 
 def test_at_most_four_layers_are_active(two_layers):
