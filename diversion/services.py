@@ -342,7 +342,11 @@ def review_decide(*, actor, review_pk: int, approve: bool, reason: str = "") -> 
         step.outcome = ReviewStep.Outcome.APPROVED if approve else ReviewStep.Outcome.SENT_BACK
         step.decided_by, step.decided_at, step.reason = actor, now, reason
         step.save(update_fields=["outcome", "decided_by", "decided_at", "reason"])
-        audit_write(actor=actor, action="review_decision", obj=review, call=review.call, reason=reason,
+        said = (Reason(gettext_noop("Layer %(position)s (%(layer)s) approved"), position=step.position,
+                       layer=step.layer.name) if approve else
+                Reason(gettext_noop("Layer %(position)s (%(layer)s) sent it back: %(reason)s"),
+                       position=step.position, layer=step.layer.name, reason=reason))
+        audit_write(actor=actor, action="review_decision", obj=review, call=review.call, reason=said,
                     data={"layer": step.layer_id, "position": step.position, "outcome": step.outcome})
         call = Call.objects.select_for_update().get(pk=review.call_id)
         if not approve:

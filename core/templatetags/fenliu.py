@@ -24,11 +24,11 @@ def percent_filter(rate, digits: int = 0) -> str:
 
 @register.filter
 def state_label(value: str, object_type: str = "") -> str:
-    """The translated label of a call or slip status code, as stored in audit rows."""
-    from diversion.models import SlipStatus
+    """The translated label of a call's, a slip's or a review's status code, as stored in audit rows."""
+    from diversion.models import ReviewStatus, SlipStatus
     from incidents.models import CallStatus
 
-    choices = SlipStatus if object_type == "handoffslip" else CallStatus
+    choices = {"handoffslip": SlipStatus, "slipreview": ReviewStatus}.get(object_type, CallStatus)
     try:
         return choices(value).label
     except ValueError:

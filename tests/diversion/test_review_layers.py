@@ -72,6 +72,7 @@ def test_a_call_passes_two_layers_and_the_last_approval_issues_the_slip(make_cal
     decisions = AuditLog.objects.filter(action="review_decision", object_id=review.pk).order_by("pk")
     assert [(r.actor, r.data["position"], r.data["outcome"]) for r in decisions] == [
         (leader, 1, "approved"), (supervisor, 2, "approved")]
+    assert "值班长" in decisions[0].reason and "值班指挥长" in decisions[1].reason  # the timeline says which
     assert list(call.audit_rows.filter(action="call_status").values_list("to_state", flat=True)) == [
         CallStatus.REVIEWING, CallStatus.DIVERTED]
 
