@@ -307,6 +307,21 @@ def post_json(url: str, body: bytes, *, key: str, headers: dict | None = None):
     return response
 
 
+def post_signed(log, *, url: str, secret: str, body: bytes, key: str, event: str, done_field: str) -> None:
+    """POST `body` signed with `secret` (core.signing, a fresh timestamp on every attempt, so a retry an hour
+    later is not taken for a replay) and keep the trace on `log`, a queryset of the one row recording this
+    delivery: `attempts` counted, `last_error` kept, `done_field` stamped once the receiver took it."""
+    from .signing import signed_headers
+
+    log.update(attempts=F("attempts") + 1)
+    try:
+        post_json(url, body, key=key, headers=signed_headers(secret, body, event=event))
+    except Exception as exc:
+        log.update(last_error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    log.filter(**{f"{done_field}__isnull": True}).update(**{done_field: timezone.now()}, last_error="")
+
+
 @handler("core.http_post", atomic=False)
 def http_post(payload: dict, key: str) -> None:
     """POST `payload["body"]` as JSON to `payload["url"]` (core.outbox.post_json)."""

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from . import outbox
 from .models import WebhookDelivery, WebhookEvent, WebhookSubscriber
-from .signing import body_bytes, signed_headers
+from .signing import body_bytes
 
 ACTIONS = {"call_status": WebhookEvent.CALL_STATUS, "slip_status": WebhookEvent.SLIP_STATUS}
 
@@ -48,20 +48,10 @@ def fan_out(row, obj) -> int:
 
 @outbox.handler("core.webhook", atomic=False)
 def deliver(payload: dict, key: str) -> None:
-    """POST one delivery to its subscriber, signed afresh on each attempt; the attempt and its error are
-    written to the delivery log as they happen."""
-    from django.db.models import F
-
+    """POST one delivery to its subscriber, signed; each attempt and its error go to the delivery log."""
     delivery = WebhookDelivery.objects.select_related("subscriber").get(key=payload["key"])
     if delivery.delivered_at is not None:
         return
-    subscriber = delivery.subscriber
-    body = body_bytes(delivery.payload)
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1)
-    try:
-        outbox.post_json(subscriber.url, body, key=key,
-                         headers=signed_headers(subscriber.secret, body, event=delivery.event))
-    except Exception as exc:
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(last_error=f"{type(exc).__name__}: {exc}"[:2000])
-        raise
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(delivered_at=timezone.now(), last_error="")
+    outbox.post_signed(WebhookDelivery.objects.filter(pk=delivery.pk), url=delivery.subscriber.url,
+                       secret=delivery.subscriber.secret, body=body_bytes(delivery.payload), key=key,
+                       event=delivery.event, done_field="delivered_at")

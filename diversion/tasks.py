@@ -37,12 +37,10 @@ def slip_notify_issued(payload: dict, key: str) -> bool:
 
 @outbox.handler("docking.slip_send", atomic=False)
 def slip_send_to_platform(payload: dict, key: str) -> None:
-    """Issue 40: POST the slip to its 12345 platform, signed with a fresh timestamp on every attempt (a retry
-    an hour later is not a replay). Each failure is kept on the slip's docking row for its page; the outbox
-    retries, bounded, then makes a dead letter (the docking then reads "failed")."""
-    from django.db.models import F
-
-    from core.signing import body_bytes, signed_headers
+    """Issue 40: POST the slip to its 12345 platform, signed (core.outbox.post_signed). Each attempt and its
+    error are kept on the slip's docking row for its page; the outbox retries, bounded, then makes a dead
+    letter (the docking then reads "failed")."""
+    from core.signing import body_bytes
 
     from .docking.payloads import slip_payload
     from .models import SlipDocking
@@ -52,15 +50,9 @@ def slip_send_to_platform(payload: dict, key: str) -> None:
         "slip__issued_by").get(pk=payload["docking"])
     if docking.sent_at is not None:
         return
-    body = body_bytes(slip_payload(docking.slip, key))
-    SlipDocking.objects.filter(pk=docking.pk).update(attempts=F("attempts") + 1)
-    try:
-        outbox.post_json(docking.platform.url, body, key=key,
-                         headers=signed_headers(docking.platform.secret, body, event="slip.issued"))
-    except Exception as exc:
-        SlipDocking.objects.filter(pk=docking.pk).update(last_error=f"{type(exc).__name__}: {exc}"[:2000])
-        raise
-    SlipDocking.objects.filter(pk=docking.pk, sent_at__isnull=True).update(sent_at=timezone.now(), last_error="")
+    outbox.post_signed(SlipDocking.objects.filter(pk=docking.pk), url=docking.platform.url,
+                       secret=docking.platform.secret, body=body_bytes(slip_payload(docking.slip, key)), key=key,
+                       event="slip.issued", done_field="sent_at")
 
 
 @outbox.handler("diversion.review_overdue")

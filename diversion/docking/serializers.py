@@ -6,7 +6,8 @@ from rest_framework import serializers
 from core.serializers import TextField
 from incidents.serializers import CallIntakeSerializer
 
-from ..models import Callback, Department, PlatformEvent
+from ..models import Department, PlatformEvent
+from ..serializers import CallbackRecordSerializer
 
 # What each event type must carry besides its id.
 REQUIRED = {
@@ -16,16 +17,6 @@ REQUIRED = {
     PlatformEvent.Type.CALLBACK: ["slip", "callback"],
     PlatformEvent.Type.TRANSFER: ["call"],
 }
-
-
-class PlatformCallbackSerializer(serializers.Serializer):
-    channel = serializers.ChoiceField(choices=Callback.Channel.choices)
-    reached = serializers.BooleanField()
-    resolved = serializers.ChoiceField(choices=Callback.Resolved.choices, required=False, allow_blank=True,
-                                       default="")
-    satisfaction = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True,
-                                            default=None)
-    comment = TextField(max_length=1000, required=False, allow_blank=True, default="")
 
 
 class PlatformEventSerializer(serializers.Serializer):
@@ -43,7 +34,7 @@ class PlatformEventSerializer(serializers.Serializer):
         default=None, help_text=_("The department the platform thinks it belongs to (returned)."))
     result = TextField(max_length=4000, required=False, allow_blank=True, default="",
                        help_text=_("What was done (completed)."))
-    callback = PlatformCallbackSerializer(required=False, help_text=_("The caller's callback (callback)."))
+    callback = CallbackRecordSerializer(required=False, help_text=_("The caller's callback (callback)."))
     call = CallIntakeSerializer(required=False, help_text=_(
         "A call the platform transfers to 110 (transfer); `call_id` is the platform's own case id."))
 
