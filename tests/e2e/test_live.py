@@ -287,3 +287,20 @@ def test_leaving_the_workbench_lets_go_of_the_call_at_once(page, live_server, lo
         time.sleep(0.1)
     assert Call.objects.get(pk=call.pk).claimed_by_id is None
     assert AuditLog.objects.filter(call=call, action="call_release", actor=dispatcher).count() == 1
+
+
+def test_a_diverted_call_reaches_the_review_layers_queue_within_a_second(
+        browser, push_server, same_channel, leader, two_layers, dept_a, system_token):
+    """Issue 40: the shift leader's open review queue hears of a call diverted into it, without a reload."""
+    with bounded_page(browser, DESK) as page:
+        _login(page, push_server, leader)
+        page.goto(f"{push_server}/reviews/")
+        page.wait_for_selector('#live-status[data-state="push"]')
+        assert page.locator("#review-waiting a").count() == 0
+
+        call = _post_call(push_server, system_token, NOISE)
+        _api_post(push_server, system_token, f"calls/{call['id']}/classify/",
+                  {"version": 0, "decision": "non_police", "category": "C01", "department": dept_a.code})
+        diverted = time.monotonic()
+        page.wait_for_selector(f'#review-waiting a:has-text("{call["call_id"]}")', timeout=2000)
+        assert time.monotonic() - diverted < 1.0
