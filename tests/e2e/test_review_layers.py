@@ -81,8 +81,9 @@ def test_a_review_layer_sends_a_call_back_to_the_dispatcher(page, live_server, l
     page.goto(f"{live_server.url}/reviews/")
     page.locator("#review-waiting").get_by_role("link", name=call.call_id).click()
     # Without a reason the send-back is refused with a message and nothing changes.
-    page.click("#send-back-btn")
-    assert page.locator(".errorlist, .error").first.is_visible()
+    with page.expect_navigation():
+        page.click("#send-back-btn")
+    page.locator(".errorlist, .error").first.wait_for(state="visible")
     assert Call.objects.get(pk=call.pk).status == CallStatus.REVIEWING
     page.fill("#id_reason", "报警人称摊主持刀威胁，应派警处置")
     with page.expect_navigation():
