@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils import timezone
@@ -7,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import outbox
-from .models import AuditLog, OutboxMessage, User, WebhookDelivery, WebhookSubscriber
+from .models import AuditLog, OutboxMessage, User, WebhookDelivery, WebhookEvent, WebhookSubscriber
 from .roles import is_administrator
 
 
@@ -114,17 +115,21 @@ class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 # --- Webhooks to the 110 system (issue 40) -----------------------------------------------------------------
 
+class WebhookSubscriberForm(forms.ModelForm):
+    events = forms.MultipleChoiceField(label=_("event types"), choices=WebhookEvent.choices,
+                                       widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = WebhookSubscriber
+        fields = ["name", "url", "secret", "events", "active"]
+        widgets = {"secret": forms.PasswordInput(render_value=True)}
+
+
 @admin.register(WebhookSubscriber)
 class WebhookSubscriberAdmin(admin.ModelAdmin):
+    form = WebhookSubscriberForm
     list_display = ("name", "url", "events", "active", "deliveries_link")
     list_filter = ("active",)
-
-    def get_form(self, request, obj=None, **kwargs):
-        from django import forms
-
-        form = super().get_form(request, obj, **kwargs)
-        form.base_fields["secret"].widget = forms.PasswordInput(render_value=True)
-        return form
 
     @admin.display(description=_("delivery log"))
     def deliveries_link(self, obj):

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.models import Role
 from core.states import StateMachine
@@ -24,7 +25,7 @@ class ReviewLayer(BilingualName):
         _("position"), unique=True, help_text=_("1 is reviewed first. At most four layers are active."))
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, blank=True,
                             help_text=_("Everyone holding this role may decide the layer."))
-    group = models.ForeignKey("auth.Group", verbose_name=_("group"), null=True, blank=True,
+    group = models.ForeignKey("auth.Group", verbose_name=pgettext_lazy("users", "group"), null=True, blank=True,
                               on_delete=models.PROTECT, related_name="+",
                               help_text=_("Or: the members of this group decide the layer."))
     time_limit_minutes = models.PositiveIntegerField(

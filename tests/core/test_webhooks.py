@@ -98,3 +98,15 @@ def test_a_subscriber_needs_known_event_types_and_a_long_secret():
         WebhookSubscriber(name="x", url="http://127.0.0.1:9/", secret=SECRET, events=["call.deleted"]).full_clean()
     with pytest.raises(ValidationError):
         WebhookSubscriber(name="x", url="http://127.0.0.1:9/", secret="short", events=["call.status"]).full_clean()
+
+
+def test_an_administrator_adds_a_subscriber_by_ticking_event_types(admin_client):
+    response = admin_client.post("/admin/core/webhooksubscriber/add/", {
+        "name": "110系统", "url": "https://110.example.gov.cn/hooks", "secret": SECRET, "events": ["slip.status"],
+        "active": "on"})
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert WebhookSubscriber.objects.get().events == ["slip.status"]
+    short = admin_client.post("/admin/core/webhooksubscriber/add/", {
+        "name": "x", "url": "https://110.example.gov.cn/hooks", "secret": "short", "events": ["call.status"]})
+    assert short.status_code == 200 and WebhookSubscriber.objects.count() == 1
