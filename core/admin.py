@@ -124,6 +124,8 @@ class WebhookSubscriberForm(forms.ModelForm):
         fields = ["name", "url", "secret", "events", "active"]
         widgets = {"secret": forms.PasswordInput(render_value=True)}
 
+    url = forms.URLField(label=_("address"), max_length=300, assume_scheme="https")
+
 
 @admin.register(WebhookSubscriber)
 class WebhookSubscriberAdmin(admin.ModelAdmin):

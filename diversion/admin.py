@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin, ReadOnlyInlineMixin
@@ -241,6 +242,7 @@ class PlatformAdmin(admin.ModelAdmin):
 
     list_display = ("code", "name", "url", "all_departments", "active")
     list_filter = ("active", "all_departments")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_form(self, request, obj=None, **kwargs):
         from django import forms

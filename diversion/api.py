@@ -10,11 +10,13 @@ from rest_framework.response import Response
 from core.roles import CanSeeSlips, CanTakeCalls, IsDepartmentStaff
 
 from . import services
-from .models import Callback, HandoffSlip, SlipStatus
-from .selectors import slip_get_for_user, slips_visible_to
+from .models import Callback, HandoffSlip, SlipReview, SlipStatus
+from .selectors import reviews_waiting_for, slip_get_for_user, slips_visible_to
 from .serializers import (
     CallbackCreatedSerializer,
     CallbackRecordSerializer,
+    ReviewDecisionSerializer,
+    ReviewSerializer,
     SlipAcceptSerializer,
     SlipCompleteSerializer,
     SlipReturnSerializer,
@@ -101,3 +103,39 @@ class SlipViewSet(viewsets.ReadOnlyModelViewSet):
         data = self._input(CallbackRecordSerializer)
         callback = services.callback_record(actor=request.user, slip_pk=slip.pk, **data)
         return Response(CallbackCreatedSerializer(callback).data, status=status.HTTP_201_CREATED)
+
+
+class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
+    """Reviews before a slip leaves (issue 40), for the command centre. The list holds the reviews waiting for
+    the user's own layers, the one due first on top; any review can be read by its id."""
+
+    permission_classes = [CanTakeCalls]
+    serializer_class = ReviewSerializer
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        reviews = (SlipReview.objects.select_related("call", "category", "department", "slip")
+                   .prefetch_related("steps__layer").order_by("requested_at", "id"))
+        if self.action == "list":
+            reviews = reviews.filter(pk__in=reviews_waiting_for(self.request.user).values("review"))
+        return reviews
+
+    @extend_schema(request=ReviewDecisionSerializer, responses={
+        200: ReviewSerializer,
+        400: OpenApiResponse(description="No decision, a send-back without a reason, or a four-eyes rule (the "
+                                         "diverting dispatcher, one person one layer); nothing was written."),
+        403: OpenApiResponse(description="The user decides none of this review's layers."),
+        404: OpenApiResponse(description="No such review."),
+        409: OpenApiResponse(description="`not_your_turn`: an earlier layer has not decided; `layer_decided`; "
+                                         "`review_over`: approved or sent back already."),
+    })
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        """One layer's decision: approve (the last approval issues the slip) or send back with a reason."""
+        review = self.get_object()
+        serializer = ReviewDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        services.review_decide(actor=request.user, review_pk=review.pk, approve=data["decision"] == "approve",
+                               reason=data["reason"])
+        return Response(self.get_serializer(self.get_queryset().get(pk=review.pk)).data)

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from core.serializers import TextField
 from incidents.models import Call
 
-from .models import Callback, Department, HandoffSlip
+from .models import Callback, Department, HandoffSlip, ReviewStep, SlipReview
 
 
 class SlipCallSerializer(serializers.ModelSerializer):
@@ -105,3 +105,40 @@ class CallbackCreatedSerializer(CallbackSerializer):
         read_only_fields = fields
 
 
+
+
+# --- Review layers before a slip leaves (issue 40) --------------------------------------------------------
+
+class ReviewStepSerializer(serializers.ModelSerializer):
+    layer = serializers.CharField(source="layer.name", read_only=True)
+
+    class Meta:
+        model = ReviewStep
+        fields = ["position", "layer", "opened_at", "due_at", "outcome", "decided_at", "reason"]
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    """A diversion waiting for (or past) the centre's review layers; `slip` is its serial once issued."""
+
+    call = serializers.SerializerMethodField()
+    category = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    slip = serializers.SerializerMethodField()
+    steps = ReviewStepSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = SlipReview
+        fields = ["id", "call", "category", "department", "instructions", "mode", "status", "requested_at",
+                  "decided_at", "slip", "steps"]
+
+    def get_call(self, review) -> dict:
+        return {"id": review.call_id, "call_id": review.call.call_id}
+
+    def get_slip(self, review) -> str | None:
+        return review.slip.serial if review.slip_id else None
+
+
+class ReviewDecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=[("approve", _("Approve")), ("send_back", _("Send back"))])
+    reason = TextField(max_length=1000, required=False, allow_blank=True, default="",
+                       help_text=_("Required to send the call back."))

@@ -118,6 +118,10 @@ MATRIX = {
     "api/v1/slips/<pk>/return/": post(allow(400, STAFF_A, anon=401, staff_b=404), pk="slip_a"),
     # The 12345 platform's events (issue 40): no login reaches it, only a signature; unsigned is 401 for all.
     "api/v1/platforms/<slug:code>/events/": post(everyone(401, anon=401), code="gx12345"),
+    # Reviews before a slip leaves (issue 40): the centre's; an empty decision is refused before the service.
+    "api/v1/reviews/": get(allow(200, *CENTRE, anon=401)),
+    "api/v1/reviews/<pk>/": get(allow(200, *CENTRE, anon=401), pk="review"),
+    "api/v1/reviews/<pk>/decide/": post(allow(400, *CENTRE, anon=401), pk="review"),
     # The schema describes the API, it holds no records: public, like the login page.
     "api/v1/schema/": get(everyone(200, anon=200)),
     # dispatch and calls

@@ -301,3 +301,32 @@ def test_the_api_decision_names_the_review_instead_of_a_slip(client, make_call, 
     body = response.json()
     assert body["slip"] is None
     assert body["review"]["status"] == "pending" and body["review"]["waiting_for"] == [1]
+
+
+def test_a_layer_decides_over_the_api_and_the_list_holds_what_waits_for_it(make_call, dispatcher, dept_a, leader,
+                                                                          supervisor, two_layers, staff_a):
+    from rest_framework.test import APIClient
+
+    call, decision = _divert(make_call, dispatcher, dept_a)
+    api = APIClient()
+    api.force_authenticate(leader)
+    url = reverse("api-review-decide", args=[decision.review.pk])
+
+    listed = api.get(reverse("api-review-list")).json()
+    no_reason = api.post(url, {"decision": "send_back"}, format="json")
+    approved = api.post(url, {"decision": "approve"}, format="json")
+    api.force_authenticate(supervisor)
+    early_list = api.get(reverse("api-review-list")).json()
+    done = api.post(url, {"decision": "approve"}, format="json")
+    api.force_authenticate(dispatcher)
+    own = api.post(url, {"decision": "approve"}, format="json")
+    api.force_authenticate(staff_a)
+    staff = api.post(url, {"decision": "approve"}, format="json")
+
+    assert [r["call"]["call_id"] for r in listed["results"]] == [call.call_id]
+    assert no_reason.status_code == 400 and no_reason.json()["code"] == "reason_required"
+    assert approved.status_code == 200 and approved.json()["steps"][0]["outcome"] == "approved"
+    assert [r["id"] for r in early_list["results"]] == [decision.review.pk]
+    assert done.status_code == 200 and done.json()["status"] == "approved" and done.json()["slip"]
+    assert own.status_code == 409 and own.json()["code"] == "review_over"
+    assert staff.status_code == 403
