@@ -80,14 +80,15 @@ def _lock_slip(slip_pk: int) -> HandoffSlip:
     return HandoffSlip.objects.select_for_update().select_related("call", "department").get(pk=slip_pk)
 
 
-def _acts_for_platform(actor, slip: HandoffSlip) -> bool:
-    """The 12345 platform's account acts on the slips sent to it (issue 40), as the department would."""
+def _acts_for_platform(actor, slip_pk: int) -> bool:
+    """The 12345 platform's account acts on the slips sent to it (issue 40), as the department (and, for the
+    callback, the centre) would."""
     return (actor.role == Role.PLATFORM and actor.is_active
-            and SlipDocking.objects.filter(slip_id=slip.pk, platform__user=actor).exists())
+            and SlipDocking.objects.filter(slip_id=slip_pk, platform__user=actor).exists())
 
 
 def _check_own_department(actor, slip: HandoffSlip) -> None:
-    if actor.is_superuser or _acts_for_platform(actor, slip):
+    if actor.is_superuser or _acts_for_platform(actor, slip.pk):
         return
     if actor.role != Role.DEPARTMENT or actor.department_id != slip.department_id:
         raise PermissionDenied
@@ -190,8 +191,7 @@ def callback_record(*, actor, slip_pk: int, channel: str, reached: bool, resolve
     from incidents.models import CallStatus
     from incidents.services import call_move
 
-    if not actor.has_role(Role.DISPATCHER, Role.SUPERVISOR) and not (
-            actor.role == Role.PLATFORM and SlipDocking.objects.filter(slip_id=slip_pk, platform__user=actor).exists()):
+    if not actor.has_role(Role.DISPATCHER, Role.SUPERVISOR) and not _acts_for_platform(actor, slip_pk):
         raise PermissionDenied
     if channel not in Callback.Channel.values:
         raise DomainError(_("Choose how the caller was contacted."), code="bad_channel")
@@ -256,7 +256,6 @@ def _close(actor, slip: HandoffSlip, call, reason: str, callback: Callback) -> N
           reason=Reason.choice(slip, "close_reason"), data={"callback": callback.pk})
     if call.status == CallStatus.DIVERTED:
         call_move(actor=actor, call=call, to_state=CallStatus.CLOSED, reason=Reason.choice(slip, "close_reason"))
-
 
 
 # --- Review layers before a slip leaves (issue 40) --------------------------------------------------------
