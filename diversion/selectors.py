@@ -66,6 +66,12 @@ def reviews_waiting_for(user) -> QuerySet[ReviewStep]:
             .order_by("due_at", "pk"))
 
 
+def review_steps_overdue(now) -> QuerySet[ReviewStep]:
+    """The layers keeping a call past their time limit, the longest overdue first (the supervisor's desk)."""
+    return (ReviewStep.objects.filter(outcome="", due_at__lt=now, review__status=ReviewStatus.PENDING)
+            .select_related("layer", "review__call").order_by("due_at", "pk"))
+
+
 def reviews_pending() -> QuerySet[SlipReview]:
     """Every call in review, oldest first, with its steps (for the centre's overview)."""
     return (SlipReview.objects.filter(status=ReviewStatus.PENDING)

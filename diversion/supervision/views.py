@@ -21,7 +21,7 @@ from core.times import day_start
 from incidents.retention import disclosures, export_audit
 
 from ..models import MeetingStatus, NoticeStatus, Report, ReportKind
-from ..selectors import slip_get_for_user
+from ..selectors import review_steps_overdue, slip_get_for_user
 from . import services
 from .forms import (
     AccountabilityForm,
@@ -71,12 +71,15 @@ def _refused(request, exc: DomainError):
 
 @role_required(*SUPERVISOR)
 def supervision_home(request):
-    """Open slips by deadline, with countdowns and how many notices each has had."""
+    """Open slips by deadline, with countdowns and how many notices each has had; above them, the calls a
+    review layer keeps past its time limit."""
     slips = open_slips_by_deadline()
     now = timezone.now()
     counts = slips.aggregate(total=Count("id"), overdue=Count("id", filter=Q(deadline__lte=now)))
     return render(request, "supervision/open_slips.html", {
-        "slips": slips[:300], "counts": counts, "now": now, "nav": "supervision", "tab": "slips"})
+        "slips": slips[:300], "counts": counts, "now": now, "nav": "supervision", "tab": "slips",
+        # Issue 40: calls kept past a review layer's time limit, before their slip could leave.
+        "late_reviews": list(review_steps_overdue(now)[:50])})
 
 
 # --- Notices ---------------------------------------------------------------------------------------------

@@ -330,3 +330,17 @@ def test_a_layer_decides_over_the_api_and_the_list_holds_what_waits_for_it(make_
     assert done.status_code == 200 and done.json()["status"] == "approved" and done.json()["slip"]
     assert own.status_code == 409 and own.json()["code"] == "review_over"
     assert staff.status_code == 403
+
+
+def test_the_supervisors_desk_lists_calls_overdue_in_review(client, make_call, dispatcher, dept_a, supervisor,
+                                                            two_layers):
+    call, decision = _divert(make_call, dispatcher, dept_a)
+    client.force_login(supervisor)
+    assert 'id="reviews-overdue"' not in client.get(reverse("supervision-home")).content.decode()
+
+    ReviewStep.objects.filter(review=decision.review, position=1).update(
+        due_at=timezone.now() - timedelta(minutes=3))
+    page = client.get(reverse("supervision-home")).content.decode()
+
+    assert 'id="reviews-overdue"' in page and call.call_id in page
+    assert reverse("review-detail", args=[decision.review.pk]) in page
