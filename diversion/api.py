@@ -116,7 +116,7 @@ class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         reviews = (SlipReview.objects.select_related("call", "category", "department", "slip")
                    .prefetch_related("steps__layer").order_by("requested_at", "id"))
-        if self.action == "list":
+        if self.action == "list" and not getattr(self, "swagger_fake_view", False):  # the schema has no user
             reviews = reviews.filter(pk__in=reviews_waiting_for(self.request.user).values("review"))
         return reviews
 

@@ -57,10 +57,14 @@ def review_layers_of(user, *, include_inactive: bool = False) -> QuerySet[Review
 
 
 def reviews_waiting_for(user) -> QuerySet[ReviewStep]:
-    """The steps open in this user's layers, the one due first on top."""
+    """The steps open in this user's layers that the user may decide (not a call they diverted, not a review
+    they already decided a layer of: four eyes), the one due first on top."""
+    if not getattr(user, "is_authenticated", False):
+        return ReviewStep.objects.none()
     return (ReviewStep.objects.filter(layer__in=review_layers_of(user, include_inactive=True), outcome="",
                                       opened_at__isnull=False,
                                       review__status=ReviewStatus.PENDING)
+            .exclude(review__requested_by=user).exclude(review__steps__decided_by=user)
             .select_related("layer", "review__call", "review__category", "review__department",
                             "review__requested_by")
             .order_by("due_at", "pk"))

@@ -171,6 +171,8 @@ def review_detail(request, pk, form=None):
     mine = set(review_layers_of(request.user, include_inactive=True).values_list("pk", flat=True))
     steps = list(review.steps.all())
     step = next((s for s in steps if s.is_open and s.layer_id in mine), None)
+    if review.requested_by_id == request.user.pk or any(s.decided_by_id == request.user.pk for s in steps):
+        step = None  # four eyes: nothing for this user to decide here (the service refuses it too)
     response = render(request, "dispatcher/review.html", {
         "review": review, "call": review.call, "steps": steps, "step": step, "now": timezone.now(),
         "form": form or ReviewDecisionForm(), "nav": "reviews"})

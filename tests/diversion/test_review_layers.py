@@ -127,9 +127,11 @@ def test_four_eyes_the_diverting_dispatcher_and_one_person_for_two_layers_are_re
     both.groups.add(leaders)
     _call, decision = _divert(make_call, dispatcher, dept_a)
 
+    assert list(reviews_waiting_for(dispatcher)) == []  # not offered what they may not decide
     with pytest.raises(DomainError) as own:
         review_decide(actor=dispatcher, review_pk=decision.review.pk, approve=True)
     review_decide(actor=both, review_pk=decision.review.pk, approve=True)
+    assert list(reviews_waiting_for(both)) == []  # layer 2 is open, but they decided layer 1
     with pytest.raises(DomainError) as twice:
         review_decide(actor=both, review_pk=decision.review.pk, approve=True)
 
