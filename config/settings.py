@@ -241,6 +241,8 @@ SPECTACULAR_SETTINGS = {
     # Issue 40: what Fenliu POSTs to others, signed (docs/docking.md), as OpenAPI 3.1 webhooks.
     "OAS_VERSION": "3.1.0",
     "WEBHOOKS": ["diversion.docking.schema.SLIP_ISSUED", "core.schema.STATUS_WEBHOOK"],
+    # Issue 41: Open311's paths name their format (services.json); core.schema keeps them in the schema.
+    "DEFAULT_GENERATOR_CLASS": "core.schema.FenliuSchemaGenerator",
 }
 
 # --- Celery: Redis when configured, else an embedded file-based broker ------------------------
@@ -347,6 +349,10 @@ OUTBOX_HTTP_TIMEOUT_SECONDS = env_int("OUTBOX_HTTP_TIMEOUT_SECONDS", 10, minimum
 # timestamp may be from our clock before the message is refused as a replay, and the largest inbound body.
 SIGNATURE_MAX_SKEW_SECONDS = env_int("SIGNATURE_MAX_SKEW_SECONDS", 300, minimum=1)
 PLATFORM_MAX_BODY_BYTES = env_int("PLATFORM_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
+# Open311 GeoReport v2 (issue 41): what discovery tells a partner about whom to ask and how to get a key.
+OPEN311_CONTACT = env_str("OPEN311_CONTACT", "110指挥中心 信息科")
+OPEN311_KEY_SERVICE = env_str("OPEN311_KEY_SERVICE",
+                              "向110指挥中心申请：每个部门或合作方一个api_key（管理后台 › Open311接入方）")
 if OUTBOX_LEASE_SECONDS < 2 * max(OUTBOX_HTTP_TIMEOUT_SECONDS, EMAIL_TIMEOUT):
     # A relay hands back what it has not sent by half the lease; one delivery must fit in the other half.
     raise ImproperlyConfigured("OUTBOX_LEASE_SECONDS must be at least twice OUTBOX_HTTP_TIMEOUT_SECONDS and "

@@ -19,6 +19,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("open311/v2/", include("diversion.open311.urls")),
     path("", include("incidents.urls")),
     path("", include("diversion.urls")),
     path("", include("diversion.supervision.urls")),

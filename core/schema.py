@@ -7,7 +7,9 @@ responses, the errors every operation can give, each with the body it really has
   operation that reads JSON only cannot read, 429 when throttled: `{"detail"}` (and `code` for domain
   errors)."""
 
+from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
+from rest_framework.schemas.generators import is_api_view
 
 ERROR = {
     "type": "object",
@@ -32,10 +34,22 @@ DESCRIPTIONS = {
 }
 
 
+# Paths whose format is part of every address (Open311 GeoReport v2: services.json, services.xml), where DRF's
+# schema leaves out `.{format}` paths as optional copies of the same operation.
+FORMAT_IN_PATH_PREFIXES = ("/open311/",)
+
+
 class FenliuAutoSchema(AutoSchema):
+    def _get_format_parameters(self):
+        if self.path.startswith(FORMAT_IN_PATH_PREFIXES):  # the path's suffix names it; ?format= is not read
+            return []
+        return super()._get_format_parameters()
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         if direction != "response" or self.path.endswith("/schema/"):
+            return responses
+        if self.path.startswith(FORMAT_IN_PATH_PREFIXES):  # a standard's own errors, documented by its views
             return responses
         listing = self._is_list_view()
         codes = ["401", "403", "429"]
@@ -49,6 +63,19 @@ class FenliuAutoSchema(AutoSchema):
             response = responses.setdefault(code, {"description": DESCRIPTIONS[code]})
             response.setdefault("content", {"application/json": {"schema": body}})
         return responses
+
+
+class FormatInPathEnumerator(EndpointEnumerator):
+    def should_include_endpoint(self, path, callback):
+        if path.startswith(FORMAT_IN_PATH_PREFIXES) and is_api_view(callback):
+            return callback.cls.schema is not None
+        return super().should_include_endpoint(path, callback)
+
+
+class FenliuSchemaGenerator(SchemaGenerator):
+    """SPECTACULAR_SETTINGS["DEFAULT_GENERATOR_CLASS"]: drf-spectacular's, with FormatInPathEnumerator."""
+
+    endpoint_inspector_cls = FormatInPathEnumerator
 
 
 def _webhook():

@@ -3,10 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest
 from django.db import DatabaseError
-from django.http import HttpResponseServerError, JsonResponse
+from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -53,11 +54,31 @@ def health(request):
     return JsonResponse({"status": "degraded" if degraded else "ok", "database": "ok", "outbox": figures})
 
 
+# Open311 GeoReport v2 (issue 41) answers every error in its own format, JSON or XML by the path's suffix, even
+# when no view was reached (an unknown path or format, a NUL character refused by the middleware).
+STANDARD_ERROR_PREFIX = "/open311/"
+
+
+def _standard_error(request, status: int, description: str) -> HttpResponse:
+    if request.path.endswith(".xml"):
+        from xml.etree import ElementTree
+
+        root = ElementTree.Element("errors")
+        error = ElementTree.SubElement(root, "error")
+        ElementTree.SubElement(error, "code").text = str(status)
+        ElementTree.SubElement(error, "description").text = description
+        return HttpResponse(ElementTree.tostring(root, encoding="utf-8", xml_declaration=True), status=status,
+                            content_type="text/xml; charset=utf-8")
+    return JsonResponse([{"code": status, "description": description}], status=status, safe=False)
+
+
 def bad_request(request, exception=None):
     """handler400: a page that says what was wrong with the request (core.times.day_param's reason), not a
     bare "Bad Request". Django only sends BadRequest, SuspiciousOperation and its kin here; the reason is
     shown only for BadRequest, whose message we write."""
     reason = str(exception) if isinstance(exception, BadRequest) else ""
+    if request.path.startswith(STANDARD_ERROR_PREFIX):
+        return _standard_error(request, 400, reason or "Bad Request")
     if request.path.startswith("/api/"):  # the API's own error body, as its schema documents for 400
         return JsonResponse({"detail": reason or "Bad Request", "code": "bad_request"}, status=400)
     return _error_page(request, "400.html", 400, reason=reason)
@@ -80,6 +101,8 @@ def _error_page(request, template: str, status: int, **context):
 def permission_denied(request, exception=None):
     """handler403: the app's page saying this page is not for this account, with the way back and the
     request id; under /api/ the API's error body."""
+    if request.path.startswith(STANDARD_ERROR_PREFIX):
+        return _standard_error(request, 403, str(DRFPermissionDenied.default_detail))
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": str(DRFPermissionDenied.default_detail),
                              "code": DRFPermissionDenied.default_code}, status=403)
@@ -90,6 +113,8 @@ def page_not_found(request, exception=None):
     """handler404: under /api/ the API's own error body (JSON, as its schema documents for 404), so a client
     that sends `/api/v1/calls/abc/` reads the same shape as for an id that does not exist; the app's page
     elsewhere."""
+    if request.path.startswith(STANDARD_ERROR_PREFIX):
+        return _standard_error(request, 404, _("No such address here: the paths end in .json or .xml."))
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": str(NotFound.default_detail), "code": NotFound.default_code}, status=404)
     return _error_page(request, "404.html", 404)

@@ -136,6 +136,7 @@ class Category(BilingualName):
 # Docking with the 12345 platform (issue 40); the routing engine (issue 7): catalog version, department
 # overrides per grid, trained models.
 from .models_docking import Platform, PlatformEvent, SlipDocking  # noqa: E402, F401
+from .models_open311 import Open311Client, Open311Report  # noqa: E402, F401
 from .models_routing import (  # noqa: E402, F401
     CatalogVersion,
     DepartmentOverride,

@@ -118,6 +118,17 @@ MATRIX = {
     "api/v1/slips/<pk>/return/": post(allow(400, STAFF_A, anon=401, staff_b=404), pk="slip_a"),
     # The 12345 platform's events (issue 40): no login reaches it, only a signature; unsigned is 401 for all.
     "api/v1/platforms/<slug:code>/events/": post(everyone(401, anon=401), code="gx12345"),
+    # Open311 (issue 41): the services are public; requests are read by an api_key, never by a login: without
+    # a key everyone gets the specification's 403 (tests/diversion/test_open311.py has the keys).
+    "open311/v2/discovery.<open311format:format>": get(everyone(200, anon=200), format="json"),
+    "open311/v2/services.<open311format:format>": get(everyone(200, anon=200), format="xml"),
+    "open311/v2/services/<str:code>.<open311format:format>": get(everyone(200, anon=200), code="C01",
+                                                                  format="json"),
+    "open311/v2/requests.<open311format:format>": get(everyone(403, anon=403), format="json"),
+    "open311/v2/requests/<str:request_id>.<open311format:format>": get(everyone(403, anon=403),
+                                                                        request_id="2026-000001", format="xml"),
+    "open311/v2/tokens/<str:token>.<open311format:format>": get(everyone(403, anon=403), token="A-1",
+                                                                 format="json"),
     # Reviews before a slip leaves (issue 40): the centre's; an empty decision is refused before the service.
     "api/v1/reviews/": get(allow(200, *CENTRE, anon=401)),
     "api/v1/reviews/<pk>/": get(allow(200, *CENTRE, anon=401), pk="review"),

@@ -119,7 +119,7 @@ def test_no_prefixed_modules_stand_where_a_package_belongs(app):
 
 
 @pytest.mark.parametrize("package", ["diversion.supervision", "incidents.review", "diversion.routing",
-                                     "diversion.docking"])
+                                     "diversion.docking", "diversion.open311"])
 def test_every_package_says_what_it_holds_and_what_it_may_import(package):
     path = ROOT.joinpath(*package.split("."), "__init__.py")
     docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""

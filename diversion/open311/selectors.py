@@ -1,0 +1,172 @@
+"""What a key may read, as GeoReport v2 service requests: a department's key its department's slips (the
+slip's serial is the service_request_id), a partner's key the reports it posted (the call's id). Statuses are
+mySociety's extension of the specification's open/closed, one per state of a slip or call (STATUSES)."""
+
+import datetime
+
+from django.db.models import Case, CharField, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from incidents.models import CallStatus
+
+from ..models import Category, HandoffSlip, Open311Client, Open311Report, SlipStatus
+
+# mySociety's extended statuses, by slip state. Each belongs to the specification's `open` or `closed`.
+SLIP_STATUS = {
+    SlipStatus.ISSUED: "open",
+    SlipStatus.ACCEPTED: "in_progress",
+    SlipStatus.RETURNED: "not_councils_responsibility",
+    SlipStatus.COMPLETED: "fixed",
+    SlipStatus.REOPENED: "reopen",
+    SlipStatus.CLOSED: "closed",
+}
+# A partner's report before (or instead of) a slip: waiting with the dispatchers, or kept by the police.
+CALL_STATUS = {
+    CallStatus.NEW: "open",
+    CallStatus.REVIEWING: "open",
+    CallStatus.RETURNED: "open",
+    CallStatus.ASSIGNED: "internal_referral",
+}
+OPEN_STATUSES = {"open", "in_progress", "reopen"}
+CLOSED_STATUSES = {"closed", "fixed", "not_councils_responsibility", "internal_referral"}
+STATUSES = sorted(OPEN_STATUSES | CLOSED_STATUSES)
+
+DEFAULT_WINDOW = datetime.timedelta(days=90)  # the specification's default when no dates are given
+
+
+def statuses_asked(values: list[str]) -> set[str]:
+    """`open` and `closed` stand for every status of their family (the specification's two); an extended
+    status stands for itself."""
+    asked: set[str] = set()
+    for value in values:
+        asked |= OPEN_STATUSES if value == "open" else CLOSED_STATUSES if value == "closed" else {value}
+    return asked
+
+
+def services_offered() -> QuerySet[Category]:
+    return (Category.objects.filter(active=True)
+            .select_related("group", "time_limit_class", "default_department").order_by("code"))
+
+
+def _slip_status_case(field: str) -> Case:
+    return Case(*[When(**{field: state}, then=Value(name)) for state, name in SLIP_STATUS.items()],
+                default=Value("open"), output_field=CharField())
+
+
+def requests_of(client: Open311Client) -> QuerySet:
+    """The client's requests, newest first, each annotated with `open311_status` and `requested_at`."""
+    if client.kind == Open311Client.Kind.DEPARTMENT:
+        return (HandoffSlip.objects.filter(department_id=client.department_id)
+                .select_related("call", "category", "department", "category__time_limit_class")
+                .annotate(open311_status=_slip_status_case("status"), requested_at=F("issued_at"))
+                .order_by("-issued_at", "-id"))
+    latest = HandoffSlip.objects.filter(call=OuterRef("call")).order_by("-issued_at", "-id")
+    return (Open311Report.objects.filter(client=client)
+            .select_related("call", "service", "service__time_limit_class")
+            .annotate(slip_status=Subquery(latest.values("status")[:1]))
+            .annotate(open311_status=Case(
+                *[When(call__status=state, then=Value(name)) for state, name in CALL_STATUS.items()],
+                When(call__status=CallStatus.CLOSED, slip_status__isnull=True, then=Value("closed")),
+                *[When(slip_status=state, then=Value(name)) for state, name in SLIP_STATUS.items()],
+                default=Value("open"), output_field=CharField()),
+                requested_at=F("received_at"))
+            .order_by("-received_at", "-id"))
+
+
+def request_filter(qs: QuerySet, *, ids: list[str] | None = None, service_codes: list[str] | None = None,
+                   start: datetime.datetime | None = None, end: datetime.datetime | None = None,
+                   statuses: list[str] | None = None, now: datetime.datetime | None = None) -> QuerySet:
+    """The specification's filters: service_request_id (overrides the others), service_code, start_date and
+    end_date on the requested time (the last 90 days when neither is given), status."""
+    if ids:
+        return qs.filter(_id_filter(qs.model, ids))
+    if service_codes:
+        field = "category__code__in" if qs.model is HandoffSlip else "service__code__in"
+        qs = qs.filter(**{field: service_codes})
+    if start is None and end is None:
+        start = (now or timezone.now()) - DEFAULT_WINDOW
+    if start is not None:
+        qs = qs.filter(requested_at__gte=start)
+    if end is not None:
+        qs = qs.filter(requested_at__lte=end)
+    if statuses:
+        qs = qs.filter(open311_status__in=statuses_asked(statuses))
+    return qs
+
+
+def _id_filter(model, ids: list[str]):
+    if model is Open311Report:
+        return Q(call__call_id__in=ids)
+    query = Q(pk__in=[])
+    for serial in ids:
+        year, _sep, number = serial.partition("-")
+        if year.isdigit() and number.isdigit() and len(year) == 4:
+            query |= Q(year=int(year), number=int(number))
+    return query
+
+
+def request_get(client: Open311Client, request_id: str):
+    """One of the client's requests; None for any other id, whatever was typed (the view says 404)."""
+    return request_filter(requests_of(client), ids=[request_id]).first()
+
+
+def _stamp(value: datetime.datetime | None) -> str | None:
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else None
+
+
+def _latest(*values):
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+def _slip_updated(slip: HandoffSlip):
+    return _latest(slip.issued_at, slip.accepted_at, slip.returned_at, slip.completed_at, slip.closed_at)
+
+
+def _slip_notes(slip: HandoffSlip) -> str:
+    if slip.status == SlipStatus.RETURNED:
+        return slip.return_reason
+    if slip.status in (SlipStatus.COMPLETED, SlipStatus.CLOSED):
+        return slip.result
+    return ""
+
+
+def time_limit_text(category: Category) -> str:
+    tlc = category.time_limit_class
+    if tlc.unit == tlc.Unit.WORKING_DAYS:
+        return _("%(name)s: within %(n)s working days") % {"name": tlc.name, "n": tlc.deadline_working_days}
+    return _("%(name)s: within %(n)s hours") % {"name": tlc.name, "n": tlc.deadline_hours}
+
+
+def _place(call) -> dict:
+    return {"address": call.address, "address_id": None, "zipcode": None, "lat": call.lat, "long": call.lon}
+
+
+def request_as_dict(row) -> dict:
+    """One service request as GeoReport v2 names its fields (slip or partner's report)."""
+    if isinstance(row, HandoffSlip):
+        return {
+            "service_request_id": row.serial, "status": row.open311_status, "status_notes": _slip_notes(row),
+            "service_name": row.category.name, "service_code": row.category.code,
+            "description": row.call.content, "agency_responsible": row.department.name,
+            "service_notice": time_limit_text(row.category),
+            "requested_datetime": _stamp(row.issued_at), "updated_datetime": _stamp(_slip_updated(row)),
+            "expected_datetime": _stamp(row.deadline), **_place(row.call), "media_url": None,
+        }
+    call = row.call
+    slip = call.slips.select_related("department").order_by("-issued_at", "-id").first() \
+        if row.slip_status is not None else None
+    notes = _("Handled by the police.") if call.status == CallStatus.ASSIGNED else (_slip_notes(slip) if slip else "")
+    if slip is not None and slip.status == SlipStatus.RETURNED:
+        notes, slip = "", None  # back with the dispatchers: the department's reason is theirs, not the partner's
+    return {
+        "service_request_id": call.call_id, "status": row.open311_status, "status_notes": notes,
+        "service_name": row.service.name, "service_code": row.service.code,
+        "description": call.content, "agency_responsible": slip.department.name if slip else None,
+        "service_notice": time_limit_text(row.service),
+        "requested_datetime": _stamp(row.received_at),
+        "updated_datetime": _stamp(_latest(row.received_at, call.classified_at, slip and _slip_updated(slip))),
+        "expected_datetime": _stamp(slip.deadline) if slip else None, **_place(call),
+        "media_url": row.media_url or None,
+    }
