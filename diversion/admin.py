@@ -267,3 +267,52 @@ class PlatformEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("platform", "type")
     list_select_related = ("platform", "slip", "call")
     search_fields = ("event_id",)
+
+
+# --- Open311 GeoReport v2 (issue 41) -------------------------------------------------------------------------
+from .models import Open311Client, Open311Report  # noqa: E402
+
+
+@admin.register(Open311Client)
+class Open311ClientAdmin(admin.ModelAdmin):
+    """Who uses /open311/v2/: a department's case system (reads its slips) or a partner (posts reports). The key
+    is shown once, when the client is added or given a new key; only its hash is kept."""
+
+    list_display = ("code", "name", "kind", "department", "key_prefix", "key_issued_at", "last_used_at", "active")
+    list_filter = ("kind", "active")
+    readonly_fields = ("key_prefix", "key_issued_at", "last_used_at", "user")
+    actions = ["issue_key"]
+
+    def save_model(self, request, obj, form, change):
+        from .open311.services import open311_key_issue
+
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key = open311_key_issue(actor=request.user, client=obj)
+        self._show_key(request, obj, key)
+
+    def _show_key(self, request, client, key):
+        self.message_user(request, _("The api_key of %(client)s is %(key)s. Copy it now: it is not shown again.")
+                          % {"client": client.code, "key": key}, messages.WARNING)
+
+    def has_issue_key_permission(self, request):
+        return request.user.has_perm("diversion.change_open311client")
+
+    @admin.action(description=_("Issue a new api_key (the old one stops working)"), permissions=["issue_key"])
+    def issue_key(self, request, queryset):
+        from .open311.services import open311_key_issue
+
+        if queryset.count() != 1:
+            self.message_user(request, _("Choose exactly one client."), messages.ERROR)
+            return
+        client = queryset.get()
+        self._show_key(request, client, open311_key_issue(actor=request.user, client=client))
+
+
+@admin.register(Open311Report)
+class Open311ReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("partner_request_id", "client", "service", "call", "received_at")
+    list_filter = ("client",)
+    list_select_related = ("client", "service", "call")
+    search_fields = ("partner_request_id", "call__call_id")

@@ -51,7 +51,9 @@ class Open311Client(models.Model):
             models.CheckConstraint(
                 condition=(Q(kind="department", department__isnull=False)
                            | Q(kind="partner", department__isnull=True)),
-                name="open311_department_key_names_its_department"),
+                name="open311_department_key_names_its_department",
+                violation_error_message=_("A department's case system names its department; a partner names "
+                                          "none.")),
         ]
 
     def __str__(self):

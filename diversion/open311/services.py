@@ -18,15 +18,22 @@ def open311_key_issue(*, actor, client: Open311Client) -> str:
     with transaction.atomic():
         key = client.new_key()
         client.key_issued_at = timezone.now()
-        if client.kind == Open311Client.Kind.PARTNER and client.user_id is None:
-            client.user = get_user_model().objects.create(
-                username=f"open311-{client.code}", role=Role.PLATFORM, first_name=client.name[:150])
-            client.user.set_unusable_password()
-            client.user.save(update_fields=["password"])
         client.save()
+        _account(client)
         audit_write(actor=actor, action="open311_key_issued", obj=client,
                     data={"client": client.code, "key_begins": client.key_prefix})
     return key
+
+
+def _account(client: Open311Client):
+    """The partner's system account (role: external system, no password), made the first time it is needed."""
+    if client.kind == Open311Client.Kind.PARTNER and client.user_id is None:
+        user = get_user_model()(username=f"open311-{client.code}", role=Role.PLATFORM, first_name=client.name)
+        user.set_unusable_password()
+        user.save()
+        Open311Client.objects.filter(pk=client.pk).update(user=user)
+        client.user = user
+    return client.user
 
 
 def open311_client_seen(client: Open311Client) -> None:
@@ -42,14 +49,14 @@ def open311_report_create(*, client: Open311Client, service: Category, data: dic
     (serializers.ReportSerializer)."""
     with transaction.atomic():
         # One partner's posts one after another: the same id posted twice at once makes one call.
-        Open311Client.objects.select_for_update().filter(pk=client.pk).first()
+        client = Open311Client.objects.select_for_update(of=("self",)).select_related("user").get(pk=client.pk)
         existing = (Open311Report.objects.select_related("call", "service")
                     .filter(client=client, partner_request_id=data["partner_request_id"]).first())
         if existing is not None:
             return existing, False
         now = timezone.now()
         name = " ".join(part for part in (data.get("first_name", ""), data.get("last_name", "")) if part)
-        result = call_services.call_intake(actor=client.user, data={
+        result = call_services.call_intake(actor=_account(client), data={
             "call_id": f"open311-{client.code}-{data['partner_request_id']}", "received_at": now,
             "caller_phone": data.get("phone", ""), "caller_name": name[:64], "address": data.get("address", ""),
             "lat": data.get("lat"), "lon": data.get("lon"), "content": data["description"],

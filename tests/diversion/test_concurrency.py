@@ -129,3 +129,22 @@ def test_the_same_decision_sent_twice_at_once_is_done_once(require_postgres, mak
     winner = call.classified_by
     # Whoever won, the others' outcomes follow from it: a repeat for the winner, stale for the other.
     assert len(refused) == (1 if winner == dispatcher else 2)
+
+
+def test_a_partner_posting_the_same_report_twice_at_once_makes_one_call(require_postgres):
+    """Open311 (issue 41): a partner's retry racing its first post is answered with the same request."""
+    from diversion.models import Open311Client, Open311Report
+    from diversion.open311.services import open311_key_issue, open311_report_create
+    from incidents.models import Call
+
+    client = Open311Client.objects.create(code="cityapp", name="城市App", kind="partner")
+    open311_key_issue(actor=None, client=client)
+    data = {"partner_request_id": "R-1", "description": "路边井盖缺失，有人差点掉下去", "lat": None, "lon": None,
+            "address": "秀峰区中山中路8号", "phone": "13900002222"}
+    post = lambda: open311_report_create(client=client, service=category("C01"), data=data)  # noqa: E731
+
+    outcomes = _race(post, post)
+
+    assert sorted(created for _report, created in outcomes) == [False, True]
+    assert Call.objects.count() == 1 and Open311Report.objects.count() == 1
+    assert {report.call_id for report, _created in outcomes} == {Call.objects.get().pk}

@@ -387,3 +387,37 @@ def test_a_report_the_department_returns_is_back_with_the_dispatchers_for_the_pa
     call_services.call_assign_police(actor=dispatcher, call_pk=call.pk, unit=unit)
     [police] = _json(client.get(f"{BASE}/requests.json", {"api_key": keys["cityapp"], "status": "closed"}))
     assert police["status"] == "internal_referral"
+
+
+# --- The admin ------------------------------------------------------------------------------------------------
+
+def test_the_administrator_adds_a_client_and_sees_its_key_once(admin_client, client, dept_a):
+    response = admin_client.post("/admin/diversion/open311client/add/", {
+        "code": "stjcase", "name": "生态环境局案件系统", "kind": "department", "department": dept_a.pk,
+        "active": "on"}, follow=True)
+    stored = Open311Client.objects.get(code="stjcase")
+    [message] = [str(m) for m in response.context["messages"] if stored.key_prefix in str(m)]
+    key = next(word.strip("。.，,:：") for word in message.split() if word.startswith(stored.key_prefix))
+    assert stored.key_hash != key and stored.key_prefix == key[:8]
+    assert _json(client.get(f"{BASE}/requests.json", {"api_key": key})) == []
+    detail = admin_client.get(f"/admin/diversion/open311client/{stored.pk}/change/").content.decode()
+    assert key not in detail
+
+    response = admin_client.post("/admin/diversion/open311client/add/", {
+        "code": "bad", "name": "x", "kind": "partner", "department": dept_a.pk, "active": "on"})
+    assert response.status_code == 200 and not Open311Client.objects.filter(code="bad").exists()
+
+    admin_client.post("/admin/diversion/open311client/", {"action": "issue_key", "_selected_action": [stored.pk]})
+    _error(client.get(f"{BASE}/requests.json", {"api_key": key}), 403)
+
+
+def test_the_dispatcher_sees_which_partner_reported_the_call_and_as_what(client, keys, dispatcher):
+    [created] = _json(_report(client, keys["cityapp"], partner_id="P-5", media_url="https://img.example.cn/5.jpg"),
+                      201)
+    call = Call.objects.get(call_id=created["service_request_id"])
+    client.force_login(dispatcher)
+    page = client.get(f"/calls/{call.pk}/").content.decode()
+    assert "cityapp system" in page and "P-5" in page and category("C01").name_zh in page
+    assert 'href="https://img.example.cn/5.jpg"' in page
+    workbench = client.get("/dispatch/").content.decode()  # the waiting call, in the panel
+    assert call.call_id in workbench and "P-5" in workbench
