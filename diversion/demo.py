@@ -120,6 +120,28 @@ def seed_platform(make_user) -> dict[str, User]:
     return {"platform12345": account}
 
 
+# Open311 (issue 41): the demo's keys, fixed so the README's examples work on the demo; never in production.
+OPEN311_DEMO_KEYS = {"stjcase": "demo-stj-open311-key", "cityapp": "demo-cityapp-open311-key"}
+
+
+def seed_open311() -> dict[str, str]:
+    """Two Open311 clients: 生态环境局's case system (reads its slips) and a city app (posts reports). Returns
+    their demo keys by code. An administrator issues real keys in the admin (Open311接入方 › 发放新api_key)."""
+    from .models import Department, Open311Client
+    from .models_open311 import key_hash
+    from .open311.services import open311_key_issue
+
+    for code, name, department in [("stjcase", "生态环境局案件系统", Department.objects.get(code="STJ")),
+                                   ("cityapp", "城市随手拍App", None)]:
+        client, created = Open311Client.objects.get_or_create(code=code, defaults={
+            "name": name, "kind": "department" if department else "partner", "department": department})
+        if created:
+            open311_key_issue(actor=None, client=client)  # its account; then the demo's fixed key instead
+        key = OPEN311_DEMO_KEYS[code]
+        Open311Client.objects.filter(pk=client.pk).update(key_prefix=key[:8], key_hash=key_hash(key))
+    return dict(OPEN311_DEMO_KEYS)
+
+
 class SlipLife:
     """The department's and the callback desk's steps in the demo week: return, accept, complete, call back.
     A mixin of incidents.demo.CallWeek, whose clock, random source, users and `_divert` it uses."""

@@ -68,9 +68,11 @@ def test_every_past_day_of_the_demo_has_its_daily_review(seeded, db):
 
 def test_demo_users_log_in_with_the_demo_password(seeded, db, client):
     request = RequestFactory().post("/accounts/login/")  # django-axes wants the request
-    # The two system accounts (the 110 system, the 12345 platform) have no password: they act by token or
-    # by signature.
-    users = User.objects.exclude(username__in=["system110", "platform12345"])
+    # The system accounts (the 110 system, the 12345 platform, Open311 partners) have no password: they act by
+    # token, signature or api_key.
+    users = User.objects.exclude(username__in=["system110", "platform12345"]).exclude(
+        username__startswith="open311-")
+    assert not any(u.has_usable_password() for u in User.objects.filter(username__startswith="open311-"))
     assert users.count() >= 5 + Department.objects.count()
     for user in users:
         assert client.login(request=request, username=user.username, password=DEMO_PASSWORD), user.username

@@ -325,7 +325,7 @@ def test_a_bad_report_is_refused_in_the_specifications_format_and_writes_nothing
 
 
 def test_only_a_partners_key_posts_and_a_partner_reads_only_what_it_posted(client, keys, make_call):
-    assert "partner" in _error(_report(client, keys["stj"]), 403)
+    assert "合作方" in _error(_report(client, keys["stj"]), 403)  # only a partner's key posts
     assert "api_key" in _error(_report(client, ""), 403)
     assert Call.objects.count() == 0
     someone_elses = make_call()

@@ -18,7 +18,13 @@ from core.demo import DEMO_PASSWORD, STAFF, SYSTEM_USER, UserMaker, seed_token, 
 from core.management.base import MigratedCommand
 from core.models import Role, User
 from core.outbox import relay_run
-from diversion.demo import seed_department_staff, seed_platform, seed_review_layers, seed_supervision_story
+from diversion.demo import (
+    seed_department_staff,
+    seed_open311,
+    seed_platform,
+    seed_review_layers,
+    seed_supervision_story,
+)
 from diversion.models import Callback, HandoffSlip, JointMeeting, Notice, Report
 from grids.demo import seed_hotspot_cases, seed_unit_logins, seed_xiufeng
 from grids.models import Grid, HotspotCase, Unit
@@ -67,6 +73,7 @@ class Command(MigratedCommand):
                          | seed_platform(make_user))
                 unit_logins = seed_unit_logins(make_user, units)
                 token = seed_token(users[SYSTEM_USER])
+                open311_keys = seed_open311()
                 mediator = seed_mediator(users["mediator"], units["XF-PS-LJ"])
                 if Call.objects.filter(call_id__startswith=CALL_ID_PREFIX).exists():
                     self.stdout.write("Demo calls already exist; calls not created again.")
@@ -88,10 +95,10 @@ class Command(MigratedCommand):
 
                 review_backfill_queue("seed_demo")
             relay_run()
-        self._report(token, time.monotonic() - started)
+        self._report(token, open311_keys, time.monotonic() - started)
 
     # --- Report ---------------------------------------------------------------------------------------
-    def _report(self, token, seconds: float) -> None:
+    def _report(self, token, open311_keys: dict[str, str], seconds: float) -> None:
         out = self.stdout
         out.write(self.style.MIGRATE_HEADING("Demo users") + f" (password: {DEMO_PASSWORD})")
         users = User.objects.filter(username__in=[s[0] for s in STAFF] + [SYSTEM_USER])
@@ -102,6 +109,7 @@ class Command(MigratedCommand):
             dept = user.department.name_zh if user.department_id else user.unit.name if user.unit_id else ""
             out.write(f"  {user.username:<14} {user.role:<11} {user.first_name:<8} {dept}")
         out.write(f"110 system API token ({SYSTEM_USER}): {token.key}")
+        out.write("Open311 api_keys (/open311/v2/): " + ", ".join(f"{c} {k}" for c, k in open311_keys.items()))
         out.write(self.style.MIGRATE_HEADING("Demo data"))
         out.write(f"  grids: {Grid.objects.filter(code__startswith='XF-').count()}, "
                   f"units: {Unit.objects.filter(code__startswith='XF-').count()}")
