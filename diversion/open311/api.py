@@ -2,6 +2,8 @@
 specification's list of `{code, description}` with its HTTP status (400 bad input, 403 a missing or unknown
 api_key or a key that may not do this, 404 an unknown service or a request outside the key's scope)."""
 
+import math
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
@@ -17,6 +19,7 @@ from rest_framework.views import APIView, set_rollback
 
 from core.errors import DomainError
 from core.parsers import BoundedJSONParser
+from core.throttle import TokenRateThrottle
 
 from ..models import Category, Open311Client
 from ..models_open311 import key_hash
@@ -53,7 +56,10 @@ def open311_errors(exc, context):
     else:
         return None
     set_rollback()
-    return Response([{"code": code, "description": description}], status=code)
+    response = Response([{"code": code, "description": description}], status=code)
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        response["Retry-After"] = str(math.ceil(exc.wait))
+    return response
 
 
 # The specification's error: a list of {code, description} (written out: drf-spectacular lists only 2xx bodies).
@@ -70,7 +76,8 @@ def _error_docs(**codes: str) -> dict:
 def _ok_docs(code: int, serializer, text: str, **errors: str) -> dict:
     """The answer in both formats, and the errors: those named, and those every path gives."""
     errors = {"e400": "A NUL character (0x00) in the query or the form.",
-              "e404": "No such path: an unknown format (json or xml), service or request.", **errors}
+              "e404": "No such path: an unknown format (json or xml), service or request.", "e429": THROTTLED,
+              **errors}
     return {**{(code, media): OpenApiResponse(serializer, description=text) for media in MEDIA.values()},
             **_error_docs(**errors)}
 
@@ -78,6 +85,17 @@ def _ok_docs(code: int, serializer, text: str, **errors: str) -> dict:
 FORMAT_PARAMETER = OpenApiParameter("format", OpenApiTypes.STR, OpenApiParameter.PATH, enum=FORMATS,
                                     description="json or xml, as the path's suffix.")
 KEY_ERRORS = {"e403": "No api_key, an unknown or inactive one, or a key that may not do this."}
+THROTTLED = "More than API_THROTTLE_RATE requests for this api_key (or address); see Retry-After."
+
+
+class KeyRateThrottle(TokenRateThrottle):
+    """API_THROTTLE_RATE requests per api_key (by its hash), per address without one; over it, 429 in the
+    specification's error format with Retry-After."""
+
+    def get_cache_key(self, request, view):
+        key = view.key_given()
+        ident = "apikey:" + key_hash(key)[:24] if key else "addr:" + (self.get_ident(request) or "unknown")
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class Open311View(APIView):
@@ -85,7 +103,7 @@ class Open311View(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes: list = []
+    throttle_classes = [KeyRateThrottle]
     renderer_classes = [Open311JSONRenderer, Open311XMLRenderer]
     parser_classes = [FormParser, MultiPartParser, BoundedJSONParser]
     xml_root = "response"
@@ -93,10 +111,14 @@ class Open311View(APIView):
     def get_exception_handler(self):
         return open311_errors
 
-    def client(self, *, kind: str | None = None) -> Open311Client:
+    def key_given(self) -> str:
         key = (self.request.query_params.get("api_key") or self.request.headers.get("X-Api-Key")
                or (self.request.data.get("api_key") if self.request.method == "POST" else None))
-        if not key or not isinstance(key, str):
+        return key if isinstance(key, str) else ""
+
+    def client(self, *, kind: str | None = None) -> Open311Client:
+        key = self.key_given()
+        if not key:
             raise DjangoPermissionDenied(_("Give your api_key."))
         client = (Open311Client.objects.select_related("department", "user")
                   .filter(key_hash=key_hash(key), active=True).first())
@@ -206,7 +228,7 @@ class RequestListApi(Open311View):
             selectors.requests_of(client), ids=q.get("service_request_id"), service_codes=q.get("service_code"),
             start=q.get("start_date"), end=q.get("end_date"), statuses=q.get("status"))
         total, size, page = rows.count(), q["page_size"], q["page"]
-        response = Response([selectors.request_as_dict(r) for r in rows[(page - 1) * size:page * size]])
+        response = Response(selectors.requests_as_dicts(rows[(page - 1) * size:page * size]))
         response["X-Total-Count"] = str(total)
         links = []
         if page * size < total:
@@ -262,7 +284,7 @@ class RequestDetailApi(Open311View):
         row = selectors.request_get(self.client(), request_id)
         if row is None:
             raise Http404
-        return Response([selectors.request_as_dict(row)])
+        return Response(selectors.requests_as_dicts([row]))
 
 
 class TokenApi(Open311View):

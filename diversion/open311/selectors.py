@@ -64,7 +64,7 @@ def requests_of(client: Open311Client) -> QuerySet:
     latest = HandoffSlip.objects.filter(call=OuterRef("call")).order_by("-issued_at", "-id")
     return (Open311Report.objects.filter(client=client)
             .select_related("call", "service", "service__time_limit_class")
-            .annotate(slip_status=Subquery(latest.values("status")[:1]))
+            .annotate(slip_status=Subquery(latest.values("status")[:1]), slip_pk=Subquery(latest.values("pk")[:1]))
             .annotate(open311_status=Case(
                 *[When(call__status=state, then=Value(name)) for state, name in CALL_STATUS.items()],
                 When(call__status=CallStatus.CLOSED, slip_status__isnull=True, then=Value("closed")),
@@ -143,8 +143,18 @@ def _place(call) -> dict:
     return {"address": call.address, "address_id": None, "zipcode": None, "lat": call.lat, "long": call.lon}
 
 
-def request_as_dict(row) -> dict:
-    """One service request as GeoReport v2 names its fields (slip or partner's report)."""
+def requests_as_dicts(rows) -> list[dict]:
+    """Service requests as GeoReport v2 names their fields; a partner's reports with their calls' latest
+    slips, read in one query."""
+    rows = list(rows)
+    slip_pks = [r.slip_pk for r in rows if isinstance(r, Open311Report) and r.slip_pk is not None]
+    slips = HandoffSlip.objects.select_related("department").in_bulk(slip_pks)
+    return [request_as_dict(r, slips.get(getattr(r, "slip_pk", None))) for r in rows]
+
+
+def request_as_dict(row, slip: HandoffSlip | None = None) -> dict:
+    """One service request as GeoReport v2 names its fields: a slip, or a partner's report with its call's
+    latest slip."""
     if isinstance(row, HandoffSlip):
         return {
             "service_request_id": row.serial, "status": row.open311_status, "status_notes": _slip_notes(row),
@@ -155,8 +165,6 @@ def request_as_dict(row) -> dict:
             "expected_datetime": _stamp(row.deadline), **_place(row.call), "media_url": None,
         }
     call = row.call
-    slip = call.slips.select_related("department").order_by("-issued_at", "-id").first() \
-        if row.slip_status is not None else None
     notes = _("Handled by the police.") if call.status == CallStatus.ASSIGNED else (_slip_notes(slip) if slip else "")
     if slip is not None and slip.status == SlipStatus.RETURNED:
         notes, slip = "", None  # back with the dispatchers: the department's reason is theirs, not the partner's

@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 
 from diversion import services as slip_services
 from diversion.models import HandoffSlip, Open311Client, Open311Report
-from diversion.open311.services import open311_key_issue
+from diversion.open311.services import open311_key_issue, open311_report_create
 from incidents import services as call_services
 from incidents.models import Call, CallStatus
 from tests.factories import category
@@ -338,7 +338,14 @@ def test_only_a_partners_key_posts_and_a_partner_reads_only_what_it_posted(clien
 # --- The round trip -------------------------------------------------------------------------------------------
 
 def test_round_trip_a_partner_posts_the_dispatcher_diverts_the_department_accepts_the_partner_reads_it(
-        client, keys, dispatcher, staff_a, dept_a, unit):
+        client, keys, dispatcher, staff_a, dept_a):
+    """Every step over HTTP, as each system would do it: the partner's Open311 post and reads, the 110 system's
+    decision with its token, the department's case system accepting and completing with its token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    centre = APIClient(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=dispatcher).key}")
+    department = APIClient(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff_a).key}")
     [created] = _json(_report(client, keys["cityapp"], partner_id="RT-7"), 201)
     request_id = created["service_request_id"]
 
@@ -354,23 +361,31 @@ def test_round_trip_a_partner_posts_the_dispatcher_diverts_the_department_accept
     assert (waiting["status"], waiting["agency_responsible"], waiting["service_code"]) == ("open", None, "C01")
 
     call = Call.objects.get(call_id=request_id)
-    slip = call_services.call_divert(actor=dispatcher, call_pk=call.pk, category=category("C01"), department=dept_a)
+    version = centre.get(f"/api/v1/calls/{call.pk}/").json()["version"]
+    decided = centre.post(f"/api/v1/calls/{call.pk}/classify/", {
+        "version": version, "decision": "non_police", "category": "C01", "department": dept_a.code}, format="json")
+    assert decided.status_code == 200, decided.content
+    slip_id, serial = decided.json()["slip"]["id"], decided.json()["slip"]["serial"]
     assert partner_sees()["status"] == "open"
     # The department's system sees the same report as its slip.
     assert [r["service_request_id"] for r in _json(client.get(
-        f"{BASE}/requests.json", {"api_key": keys["stj"]}))] == [slip.serial]
+        f"{BASE}/requests.json", {"api_key": keys["stj"]}))] == [serial]
 
-    slip_services.slip_accept(actor=staff_a, slip_pk=slip.pk, handler_name="王科长")
+    assert department.post(f"/api/v1/slips/{slip_id}/accept/", {"handler_name": "王科长"},
+                           format="json").status_code == 200
     accepted = partner_sees("xml")
     assert (accepted["status"], accepted["agency_responsible"]) == ("in_progress", dept_a.name_zh)
+    slip = HandoffSlip.objects.get(pk=slip_id)
     assert parse_datetime(accepted["expected_datetime"]) == slip.deadline.replace(microsecond=0)
     assert parse_datetime(accepted["updated_datetime"]) >= parse_datetime(waiting["updated_datetime"])
 
-    slip_services.slip_complete(actor=staff_a, slip_pk=slip.pk, result="已责令摊主整改，油烟已处理")
+    assert department.post(f"/api/v1/slips/{slip_id}/complete/", {"result": "已责令摊主整改，油烟已处理"},
+                           format="json").status_code == 200
     done = partner_sees()
     assert (done["status"], done["status_notes"]) == ("fixed", "已责令摊主整改，油烟已处理")
-    slip_services.callback_record(actor=dispatcher, slip_pk=slip.pk, channel="phone", reached=True,
-                                  resolved="yes", satisfaction=5)
+    called_back = centre.post(f"/api/v1/slips/{slip_id}/callbacks/", {
+        "channel": "phone", "reached": True, "resolved": "yes", "satisfaction": 5}, format="json")
+    assert called_back.status_code == 201, called_back.content
     assert partner_sees()["status"] == "closed"
     assert [r["service_request_id"] for r in _json(client.get(
         f"{BASE}/requests.json", {"api_key": keys["cityapp"], "status": "closed"}))] == [request_id]
@@ -421,3 +436,37 @@ def test_the_dispatcher_sees_which_partner_reported_the_call_and_as_what(client,
     assert 'href="https://img.example.cn/5.jpg"' in page
     workbench = client.get("/dispatch/").content.decode()  # the waiting call, in the panel
     assert call.call_id in workbench and "P-5" in workbench
+
+
+def test_a_page_of_a_thousand_reports_is_read_in_a_few_queries(client, keys, dispatcher, dept_a,
+                                                                django_assert_max_num_queries):
+    partner = Open311Client.objects.get(code="cityapp")
+    for n in range(30):
+        report, _created = open311_report_create(client=partner, service=category("C01"), data={
+            "partner_request_id": f"Q-{n}", "description": f"第{n}条：路灯不亮", "lat": None, "lon": None,
+            "address": f"秀峰区测试路{n}号"})
+        if n % 2:
+            call_services.call_divert(actor=dispatcher, call_pk=report.call_id, category=category("C01"),
+                                      department=dept_a)
+    with django_assert_max_num_queries(8):
+        listed = _json(client.get(f"{BASE}/requests.json", {"api_key": keys["cityapp"]}))
+    assert len(listed) == 30 and sum(r["agency_responsible"] is not None for r in listed) == 15
+
+
+def test_too_many_requests_for_one_key_is_a_429_in_the_specifications_format(client, keys):
+    from django.core.cache import cache
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import SimpleRateThrottle
+
+    old = SimpleRateThrottle.THROTTLE_RATES
+    SimpleRateThrottle.THROTTLE_RATES = {**api_settings.DEFAULT_THROTTLE_RATES, "token": "3/min"}
+    cache.clear()
+    try:
+        statuses = [client.get(f"{BASE}/requests.json", {"api_key": keys["stj"]}).status_code for _ in range(3)]
+        assert statuses == [200, 200, 200]
+        throttled = client.get(f"{BASE}/requests.xml", {"api_key": keys["stj"]})
+        _error(throttled, 429, "xml")
+        assert throttled["Retry-After"]
+        assert client.get(f"{BASE}/requests.json", {"api_key": keys["cgj"]}).status_code == 200  # its own
+    finally:
+        SimpleRateThrottle.THROTTLE_RATES = old
