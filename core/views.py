@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import BadRequest
+from django.core.exceptions import BadRequest, RequestDataTooBig
 from django.db import DatabaseError
 from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
@@ -77,6 +77,8 @@ def bad_request(request, exception=None):
     bare "Bad Request". Django only sends BadRequest, SuspiciousOperation and its kin here; the reason is
     shown only for BadRequest, whose message we write."""
     reason = str(exception) if isinstance(exception, BadRequest) else ""
+    if isinstance(exception, RequestDataTooBig):
+        reason = _("The request is larger than %(n)s bytes.") % {"n": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
     if request.path.startswith(STANDARD_ERROR_PREFIX):
         return _standard_error(request, 400, reason or "Bad Request")
     if request.path.startswith("/api/"):  # the API's own error body, as its schema documents for 400

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -38,6 +39,16 @@ def _flatten(detail, prefix: str = "") -> list[str]:
     if isinstance(detail, list):
         return [line for value in detail for line in _flatten(value, prefix)]
     return [f"{prefix}{detail}"]
+
+
+def _language_asked(asked: str) -> str | None:
+    for part in asked.replace("_", "-").split(","):
+        code = part.split(";")[0].strip().lower()
+        if code.startswith("en"):
+            return "en"
+        if code.startswith("zh"):
+            return "zh-hans"
+    return None
 
 
 def open311_errors(exc, context):
@@ -84,6 +95,9 @@ def _ok_docs(code: int, serializer, text: str, **errors: str) -> dict:
 
 FORMAT_PARAMETER = OpenApiParameter("format", OpenApiTypes.STR, OpenApiParameter.PATH, enum=FORMATS,
                                     description="json or xml, as the path's suffix.")
+LOCALE_PARAMETER = OpenApiParameter("locale", OpenApiTypes.STR, description=(
+    "en or zh (or Accept-Language): the language of names and messages; Chinese by default."))
+COMMON_PARAMETERS = [FORMAT_PARAMETER, LOCALE_PARAMETER]
 KEY_ERRORS = {"e403": "No api_key, an unknown or inactive one, or a key that may not do this."}
 THROTTLED = "More than API_THROTTLE_RATE requests for this api_key (or address); see Retry-After."
 
@@ -110,6 +124,20 @@ class Open311View(APIView):
 
     def get_exception_handler(self):
         return open311_errors
+
+    def initial(self, request, *args, **kwargs):
+        # Names and messages in the language the client asks for: `locale` (as Helsinki's extension of the
+        # specification has it) or Accept-Language; Chinese otherwise, as everywhere in Fenliu.
+        language = _language_asked(request.query_params.get("locale") or request.headers.get("Accept-Language", ""))
+        if language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Content-Language"] = translation.get_language()
+        return response
 
     def key_given(self) -> str:
         key = (self.request.query_params.get("api_key") or self.request.headers.get("X-Api-Key")
@@ -144,7 +172,7 @@ def _service(category: Category) -> dict:
 class DiscoveryApi(Open311View):
     xml_root = "discovery"
 
-    @extend_schema(operation_id="open311_discovery", auth=[], parameters=[FORMAT_PARAMETER],
+    @extend_schema(operation_id="open311_discovery", auth=[], parameters=COMMON_PARAMETERS,
                    responses=_ok_docs(200, serializers.DiscoverySerializer, "Where and how to use this interface."))
     def get(self, request, format=None):
         """GeoReport v2 discovery: the endpoint, its formats and whom to ask for a key."""
@@ -162,7 +190,7 @@ class DiscoveryApi(Open311View):
 class ServiceListApi(Open311View):
     xml_root = "services"
 
-    @extend_schema(operation_id="open311_services", auth=[], parameters=[FORMAT_PARAMETER],
+    @extend_schema(operation_id="open311_services", auth=[], parameters=COMMON_PARAMETERS,
                    responses=_ok_docs(200, serializers.ServiceSerializer(many=True),
                                       "Every active sub-category: its group, keywords and time-limit class."))
     def get(self, request, format=None):
@@ -173,7 +201,7 @@ class ServiceListApi(Open311View):
 class ServiceDefinitionApi(Open311View):
     xml_root = "service_definition"
 
-    @extend_schema(operation_id="open311_service_definition", auth=[], parameters=[FORMAT_PARAMETER],
+    @extend_schema(operation_id="open311_service_definition", auth=[], parameters=COMMON_PARAMETERS,
                    responses={**_ok_docs(200, serializers.ServiceDefinitionSerializer,
                                          "What a report of this service carries besides the standard fields."),
                               **_error_docs(e404="No active service with this code.")})
@@ -214,7 +242,7 @@ PAGE_HEADERS = [
 class RequestListApi(Open311View):
     xml_root = "service_requests"
 
-    @extend_schema(operation_id="open311_requests", auth=[], parameters=[FORMAT_PARAMETER, *LIST_PARAMETERS],
+    @extend_schema(operation_id="open311_requests", auth=[], parameters=[*COMMON_PARAMETERS, *LIST_PARAMETERS],
                    responses={**_ok_docs(200, serializers.ServiceRequestSerializer(many=True), (
                        "A department's key: its department's slips. A partner's key: the reports it posted.")),
                               **_error_docs(e400="A malformed date, an unknown status, a bad page.", **KEY_ERRORS)})
@@ -239,7 +267,7 @@ class RequestListApi(Open311View):
             response["Link"] = ", ".join(links)
         return response
 
-    @extend_schema(operation_id="open311_request_create", auth=[], parameters=[FORMAT_PARAMETER],
+    @extend_schema(operation_id="open311_request_create", auth=[], parameters=COMMON_PARAMETERS,
                    request={"application/x-www-form-urlencoded": serializers.ReportSerializer,
                             "multipart/form-data": serializers.ReportSerializer},
                    responses={**_ok_docs(201, serializers.CreatedSerializer(many=True),
@@ -275,7 +303,7 @@ def _page_url(request, page: int) -> str:
 class RequestDetailApi(Open311View):
     xml_root = "service_requests"
 
-    @extend_schema(operation_id="open311_request", auth=[], parameters=[FORMAT_PARAMETER, LIST_PARAMETERS[0]],
+    @extend_schema(operation_id="open311_request", auth=[], parameters=[*COMMON_PARAMETERS, LIST_PARAMETERS[0]],
                    responses={**_ok_docs(200, serializers.ServiceRequestSerializer(many=True),
                                          "The request, as the one item of a list (the specification's form)."),
                               **_error_docs(e404="No request with this id in the key's scope.", **KEY_ERRORS)})
@@ -290,7 +318,7 @@ class RequestDetailApi(Open311View):
 class TokenApi(Open311View):
     xml_root = "service_requests"
 
-    @extend_schema(operation_id="open311_token", auth=[], parameters=[FORMAT_PARAMETER, LIST_PARAMETERS[0]],
+    @extend_schema(operation_id="open311_token", auth=[], parameters=[*COMMON_PARAMETERS, LIST_PARAMETERS[0]],
                    responses={**_ok_docs(200, serializers.TokenSerializer(many=True),
                                          "The request this partner posted under its own id."),
                               **_error_docs(e404="This partner posted nothing under this id.", **KEY_ERRORS)})

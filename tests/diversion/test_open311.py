@@ -470,3 +470,21 @@ def test_too_many_requests_for_one_key_is_a_429_in_the_specifications_format(cli
         assert client.get(f"{BASE}/requests.json", {"api_key": keys["cgj"]}).status_code == 200  # its own
     finally:
         SimpleRateThrottle.THROTTLE_RATES = old
+
+
+def test_names_and_messages_in_english_when_the_client_asks(client, keys):
+    by_locale = _json(client.get(f"{BASE}/services.json", {"locale": "en"}))
+    by_header = _json(client.get(f"{BASE}/services.json", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.8"))
+    noise = category("C01")
+    assert {s["service_name"] for s in by_locale if s["service_code"] == "C01"} == {noise.name_en}
+    assert by_header == by_locale
+    assert {s["service_name"] for s in _json(client.get(f"{BASE}/services.json"))
+            if s["service_code"] == "C01"} == {noise.name_zh}
+    assert _error(client.get(f"{BASE}/requests.json", {"locale": "en"}), 403) == "Give your api_key."
+
+
+def test_a_body_too_large_is_a_400_that_says_so_in_the_specifications_format(client, keys, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    description = _error(_report(client, keys["cityapp"], description="长" * 20_000), 400)
+    assert "10000" in description
+    assert Call.objects.count() == 0
