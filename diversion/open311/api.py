@@ -140,8 +140,9 @@ class Open311View(APIView):
         return response
 
     def key_given(self) -> str:
-        key = (self.request.query_params.get("api_key") or self.request.headers.get("X-Api-Key")
-               or (self.request.data.get("api_key") if self.request.method == "POST" else None))
+        key = self.request.query_params.get("api_key") or self.request.headers.get("X-Api-Key")
+        if not key and self.request.method == "POST" and hasattr(self.request.data, "get"):  # a JSON list has none
+            key = self.request.data.get("api_key")
         return key if isinstance(key, str) else ""
 
     def client(self, *, kind: str | None = None) -> Open311Client:

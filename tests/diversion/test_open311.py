@@ -488,3 +488,11 @@ def test_a_body_too_large_is_a_400_that_says_so_in_the_specifications_format(cli
     description = _error(_report(client, keys["cityapp"], description="长" * 20_000), 400)
     assert "10000" in description
     assert Call.objects.count() == 0
+
+
+@pytest.mark.parametrize("body, status", [("[1, 2]", 403), ("{not json", 400)])
+def test_a_json_body_that_is_not_an_object_is_refused_in_the_specifications_format(client, keys, body, status):
+    _error(client.post(f"{BASE}/requests.json", data=body, content_type="application/json"), status)
+    _error(client.post(f"{BASE}/requests.json?api_key={keys['cityapp']}", data="[1, 2]",
+                       content_type="application/json"), 400)
+    assert Call.objects.count() == 0
