@@ -237,6 +237,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CallChannelEnum": "incidents.models.Channel",
         "CallbackChannelEnum": "diversion.models.Callback.Channel",
+        "Open311StatusEnum": "diversion.open311.selectors.STATUSES",
     },
     # Issue 40: what Fenliu POSTs to others, signed (docs/docking.md), as OpenAPI 3.1 webhooks.
     "OAS_VERSION": "3.1.0",

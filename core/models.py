@@ -109,6 +109,9 @@ class AuditAction(models.TextChoices):
     REVIEW_STATUS = "review_status", _("Review before issue")
     REVIEW_DECISION = "review_decision", _("Review layer decided")
     REVIEW_OVERDUE = "review_overdue", _("Review layer overdue")
+    # Open311 GeoReport v2 (issue 41)
+    OPEN311_KEY_ISSUED = "open311_key_issued", _("Open311 api_key issued")
+    OPEN311_REPORT = "open311_report", _("Report from an Open311 partner")
     # Outbox
     OUTBOX_RETRY = "outbox_retry", _("Outbox message retried")
     OUTBOX_DISCARD = "outbox_discard", _("Outbox message discarded")

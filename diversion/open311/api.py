@@ -232,10 +232,17 @@ LIST_PARAMETERS = [
     OpenApiParameter("page", OpenApiTypes.INT, description="From 1; the Link header names the next page."),
     OpenApiParameter("page_size", OpenApiTypes.INT, description="1 to 1000 (the default)."),
 ]
+UPDATE_PARAMETERS = [
+    *LIST_PARAMETERS[:2],
+    OpenApiParameter("start_date", OpenApiTypes.DATETIME, description="Changed at or after (W3C)."),
+    OpenApiParameter("end_date", OpenApiTypes.DATETIME, description=(
+        "Changed at or before (W3C). Without either date: the last 90 days.")),
+    *LIST_PARAMETERS[-2:],
+]
 PAGE_HEADERS = [
-    OpenApiParameter("X-Total-Count", OpenApiTypes.INT, OpenApiParameter.HEADER, response=True,
+    OpenApiParameter("X-Total-Count", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[200],
                      description="Requests matching the filters, on every page."),
-    OpenApiParameter("Link", OpenApiTypes.STR, OpenApiParameter.HEADER, response=True,
+    OpenApiParameter("Link", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200],
                      description='rel="next" and rel="prev" pages, when there are.'),
 ]
 
@@ -243,7 +250,8 @@ PAGE_HEADERS = [
 class RequestListApi(Open311View):
     xml_root = "service_requests"
 
-    @extend_schema(operation_id="open311_requests", auth=[], parameters=[*COMMON_PARAMETERS, *LIST_PARAMETERS],
+    @extend_schema(operation_id="open311_requests", auth=[],
+                   parameters=[*COMMON_PARAMETERS, *LIST_PARAMETERS, *PAGE_HEADERS],
                    responses={**_ok_docs(200, serializers.ServiceRequestSerializer(many=True), (
                        "A department's key: its department's slips. A partner's key: the reports it posted.")),
                               **_error_docs(e400="A malformed date, an unknown status, a bad page.", **KEY_ERRORS)})
@@ -256,17 +264,7 @@ class RequestListApi(Open311View):
         rows = selectors.request_filter(
             selectors.requests_of(client), ids=q.get("service_request_id"), service_codes=q.get("service_code"),
             start=q.get("start_date"), end=q.get("end_date"), statuses=q.get("status"))
-        total, size, page = rows.count(), q["page_size"], q["page"]
-        response = Response(selectors.requests_as_dicts(rows[(page - 1) * size:page * size]))
-        response["X-Total-Count"] = str(total)
-        links = []
-        if page * size < total:
-            links.append(f'<{_page_url(request, page + 1)}>; rel="next"')
-        if page > 1:
-            links.append(f'<{_page_url(request, page - 1)}>; rel="prev"')
-        if links:
-            response["Link"] = ", ".join(links)
-        return response
+        return _paged(request, rows, q, selectors.requests_as_dicts)
 
     @extend_schema(operation_id="open311_request_create", auth=[], parameters=COMMON_PARAMETERS,
                    request={"application/x-www-form-urlencoded": serializers.ReportSerializer,
@@ -293,6 +291,21 @@ class RequestListApi(Open311View):
         return Response([{"service_request_id": row.call.call_id, "service_notice": selectors.time_limit_text(service),
                           "account_id": row.account_id or None}],
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+def _paged(request, rows, query: dict, as_dicts) -> Response:
+    """One page of the rows; X-Total-Count, and Link to the next and previous pages."""
+    total, size, page = rows.count(), query["page_size"], query["page"]
+    response = Response(as_dicts(rows[(page - 1) * size:page * size]))
+    response["X-Total-Count"] = str(total)
+    links = []
+    if page * size < total:
+        links.append(f'<{_page_url(request, page + 1)}>; rel="next"')
+    if page > 1:
+        links.append(f'<{_page_url(request, page - 1)}>; rel="prev"')
+    if links:
+        response["Link"] = ", ".join(links)
+    return response
 
 
 def _page_url(request, page: int) -> str:
@@ -331,3 +344,24 @@ class TokenApi(Open311View):
         if row is None:
             raise Http404
         return Response([{"service_request_id": row.call.call_id, "token": token}])
+
+
+class UpdateListApi(Open311View):
+    xml_root = "service_request_updates"
+
+    @extend_schema(operation_id="open311_request_updates", auth=[],
+                   parameters=[*COMMON_PARAMETERS, *UPDATE_PARAMETERS, *PAGE_HEADERS],
+                   responses={**_ok_docs(200, serializers.UpdateSerializer(many=True), (
+                       "mySociety's extension: each change of status of the key's requests, oldest first; "
+                       "update_id is stable.")),
+                              **_error_docs(e400="A malformed date or a bad page.", **KEY_ERRORS)})
+    def get(self, request, format=None):
+        """Changes of status of the requests in the key's scope (mySociety's servicerequestupdates), as a
+        partner such as FixMyStreet polls them: start_date and end_date on the time of the change."""
+        client = self.client()
+        query = serializers.WindowQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        rows = selectors.updates_filter(selectors.updates_of(client), start=q.get("start_date"),
+                                        end=q.get("end_date"))
+        return _paged(request, rows, q, lambda page: selectors.updates_as_dicts(page, client))

@@ -8,6 +8,7 @@ from django.db.models import Case, CharField, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.models import AuditLog
 from incidents.models import CallStatus
 
 from ..models import Category, HandoffSlip, Open311Client, Open311Report, SlipStatus
@@ -178,3 +179,69 @@ def request_as_dict(row, slip: HandoffSlip | None = None) -> dict:
         "expected_datetime": _stamp(slip.deadline) if slip else None, **_place(call),
         "media_url": row.media_url or None,
     }
+
+
+# --- Updates: mySociety's servicerequestupdates --------------------------------------------------------------
+
+def updates_of(client: Open311Client) -> QuerySet[AuditLog]:
+    """Each change of status a client's requests went through, oldest first, from the audit log (its row id is
+    the update_id). A department's: its slips' changes. A partner's: its calls' slips' changes except a
+    department's return (the call is then back with the dispatchers: `open`), and the call's own changes the
+    partner can see (back with the dispatchers, handed to the police, closed by them)."""
+    changed = ~Q(from_state=F("to_state"))
+    if client.kind == Open311Client.Kind.DEPARTMENT:
+        slips = HandoffSlip.objects.filter(department_id=client.department_id).values("pk")
+        rows = AuditLog.objects.filter(changed, action="slip_status", object_type="handoffslip",
+                                       object_id__in=slips)
+    else:
+        slip_rows = Q(action="slip_status", object_type="handoffslip") & changed & ~Q(to_state=SlipStatus.RETURNED)
+        call_rows = Q(action="call_status") & (Q(to_state__in=[CallStatus.RETURNED, CallStatus.ASSIGNED])
+                                               | Q(to_state=CallStatus.CLOSED, from_state=CallStatus.ASSIGNED))
+        rows = AuditLog.objects.filter(slip_rows | call_rows, call__open311_report__client=client)
+    return rows.select_related("call").order_by("at", "id")
+
+
+def updates_filter(rows: QuerySet, *, start=None, end=None, now=None) -> QuerySet:
+    """start_date and end_date on the update's time; the last 90 days when neither is given."""
+    if start is None and end is None:
+        start = (now or timezone.now()) - DEFAULT_WINDOW
+    if start is not None:
+        rows = rows.filter(at__gte=start)
+    if end is not None:
+        rows = rows.filter(at__lte=end)
+    return rows
+
+
+def _update_text(row: AuditLog, slip: HandoffSlip | None) -> str:
+    if row.action == "call_status":
+        return {CallStatus.RETURNED: _("Back with the dispatchers, to be handed on."),
+                CallStatus.ASSIGNED: _("Handled by the police."),
+                CallStatus.CLOSED: _("Closed by the police.")}[row.to_state]
+    said = row.reason_display
+    if row.to_state == SlipStatus.ISSUED:
+        return _("Handed to %(department)s.") % {"department": slip.department.name}
+    if row.to_state == SlipStatus.ACCEPTED:
+        return _("Accepted by %(department)s.") % {"department": slip.department.name}
+    return said or SlipStatus(row.to_state).label
+
+
+def updates_as_dicts(rows, client: Open311Client) -> list[dict]:
+    """mySociety's request updates: update_id, service_request_id, status, updated_datetime, description."""
+    rows = list(rows)
+    slips = HandoffSlip.objects.select_related("department").in_bulk(
+        [r.object_id for r in rows if r.object_type == "handoffslip"])
+    department = client.kind == Open311Client.Kind.DEPARTMENT
+    found = []
+    for row in rows:
+        slip = slips.get(row.object_id) if row.object_type == "handoffslip" else None
+        if row.action == "call_status":
+            status = "open" if row.to_state == CallStatus.RETURNED else (
+                "internal_referral" if row.to_state == CallStatus.ASSIGNED else "closed")
+        else:
+            status = SLIP_STATUS[row.to_state]
+        found.append({
+            "update_id": str(row.pk), "service_request_id": slip.serial if department else row.call.call_id,
+            "status": status, "updated_datetime": _stamp(row.at), "description": _update_text(row, slip),
+            "media_url": None,
+        })
+    return found

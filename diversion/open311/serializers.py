@@ -59,18 +59,13 @@ class CommaListField(serializers.Field):
         return items
 
 
-class RequestQuerySerializer(serializers.Serializer):
-    """GET requests: the specification's filters, and the page (our addition; see the Link header)."""
+class WindowQuerySerializer(serializers.Serializer):
+    """A time window and a page: what every list here reads (the page is our addition; see the Link header)."""
 
     api_key = TextField(max_length=64, required=False, help_text=_("The department's or the partner's key."))
     jurisdiction_id = TextField(max_length=64, required=False, help_text=_("Accepted and ignored: one centre."))
-    service_request_id = CommaListField(required=False, help_text=_(
-        "One or more request ids, comma delimited; when given, the other filters are ignored."))
-    service_code = CommaListField(required=False, help_text=_("One or more service codes, comma delimited."))
-    start_date = W3CDateTimeField(required=False, help_text=_("Requested at or after (W3C date and time)."))
-    end_date = W3CDateTimeField(required=False, help_text=_("Requested at or before (W3C date and time)."))
-    status = CommaListField(choices=STATUSES, required=False, help_text=_(
-        "open or closed (every status of that family), or mySociety's extended statuses, comma delimited."))
+    start_date = W3CDateTimeField(required=False, help_text=_("At or after (W3C date and time)."))
+    end_date = W3CDateTimeField(required=False, help_text=_("At or before (W3C date and time)."))
     page = serializers.IntegerField(min_value=1, max_value=100000, required=False, default=1)
     page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, required=False,
                                          default=MAX_PAGE_SIZE)
@@ -80,6 +75,16 @@ class RequestQuerySerializer(serializers.Serializer):
         if start and end and start > end:
             raise serializers.ValidationError({"end_date": [_("end_date is before start_date.")]})
         return attrs
+
+
+class RequestQuerySerializer(WindowQuerySerializer):
+    """GET requests: the specification's filters."""
+
+    service_request_id = CommaListField(required=False, help_text=_(
+        "One or more request ids, comma delimited; when given, the other filters are ignored."))
+    service_code = CommaListField(required=False, help_text=_("One or more service codes, comma delimited."))
+    status = CommaListField(choices=STATUSES, required=False, help_text=_(
+        "open or closed (every status of that family), or mySociety's extended statuses, comma delimited."))
 
 
 class ReportSerializer(serializers.Serializer):
@@ -184,6 +189,15 @@ class ServiceRequestSerializer(serializers.Serializer):
     zipcode = serializers.CharField(allow_null=True)
     lat = serializers.FloatField(allow_null=True)
     long = serializers.FloatField(allow_null=True)
+    media_url = serializers.CharField(allow_null=True)
+
+
+class UpdateSerializer(serializers.Serializer):
+    update_id = serializers.CharField()
+    service_request_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=STATUSES)
+    updated_datetime = serializers.CharField()
+    description = serializers.CharField()
     media_url = serializers.CharField(allow_null=True)
 
 

@@ -25,5 +25,7 @@ urlpatterns = [
     path("requests.<open311format:format>", api.RequestListApi.as_view(), name="open311-requests"),
     path("requests/<str:request_id>.<open311format:format>", api.RequestDetailApi.as_view(),
          name="open311-request"),
+    path("servicerequestupdates.<open311format:format>", api.UpdateListApi.as_view(),
+         name="open311-updates"),
     path("tokens/<str:token>.<open311format:format>", api.TokenApi.as_view(), name="open311-token"),
 ]

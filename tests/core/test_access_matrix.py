@@ -127,6 +127,7 @@ MATRIX = {
     "open311/v2/requests.<open311format:format>": get(everyone(403, anon=403), format="json"),
     "open311/v2/requests/<str:request_id>.<open311format:format>": get(everyone(403, anon=403),
                                                                         request_id="2026-000001", format="xml"),
+    "open311/v2/servicerequestupdates.<open311format:format>": get(everyone(403, anon=403), format="xml"),
     "open311/v2/tokens/<str:token>.<open311format:format>": get(everyone(403, anon=403), token="A-1",
                                                                  format="json"),
     # Reviews before a slip leaves (issue 40): the centre's; an empty decision is refused before the service.

@@ -10,6 +10,7 @@ from xml.etree import ElementTree
 import pytest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from diversion import services as slip_services
 from diversion.models import HandoffSlip, Open311Client, Open311Report
@@ -496,3 +497,47 @@ def test_a_json_body_that_is_not_an_object_is_refused_in_the_specifications_form
     _error(client.post(f"{BASE}/requests.json?api_key={keys['cityapp']}", data="[1, 2]",
                        content_type="application/json"), 400)
     assert Call.objects.count() == 0
+
+
+# --- mySociety's servicerequestupdates ------------------------------------------------------------------------
+
+SPEC["request_update"] = {
+    "fields": {"update_id": "str", "service_request_id": "str", "status": "str", "updated_datetime": "datetime",
+               "description": "str", "media_url": "str"},
+    "required": {"update_id", "service_request_id", "status", "updated_datetime"}}
+
+
+def test_updates_tell_each_change_of_status_to_the_partner_and_to_the_department(client, keys, dispatcher,
+                                                                                 staff_a, staff_b, dept_a, dept_b):
+    [created] = _json(_report(client, keys["cityapp"], partner_id="U-1"), 201)
+    call = Call.objects.get(call_id=created["service_request_id"])
+    first = call_services.call_divert(actor=dispatcher, call_pk=call.pk, category=category("C01"), department=dept_b)
+    slip_services.slip_return(actor=staff_b, slip_pk=first.pk, reason="噪声归生态环境局")
+    second = call_services.call_divert(actor=dispatcher, call_pk=call.pk, category=category("C01"),
+                                       department=dept_a)
+    slip_services.slip_accept(actor=staff_a, slip_pk=second.pk)
+    slip_services.slip_complete(actor=staff_a, slip_pk=second.pk, result="已约谈摊主，限期整改")
+
+    partner = [_check("request_update", u) for u in _json(client.get(
+        f"{BASE}/servicerequestupdates.json", {"api_key": keys["cityapp"]}))]
+    assert [u["status"] for u in partner] == ["open", "open", "open", "in_progress", "fixed"]
+    assert {u["service_request_id"] for u in partner} == {call.call_id}
+    assert "噪声归生态环境局" not in json.dumps(partner, ensure_ascii=False)  # the return's reason is internal
+    assert partner[-1]["description"] == "已约谈摊主，限期整改"
+    assert dept_a.name_zh in partner[3]["description"]
+    assert len({u["update_id"] for u in partner}) == 5
+
+    department = [_check("request_update", u, xml=True) for u in _xml_items(_xml(client.get(
+        f"{BASE}/servicerequestupdates.xml", {"api_key": keys["stj"]})), "service_request_updates", "request_update")]
+    assert [(u["service_request_id"], u["status"]) for u in department] == [
+        (second.serial, "open"), (second.serial, "in_progress"), (second.serial, "fixed")]
+    returned = _json(client.get(f"{BASE}/servicerequestupdates.json", {"api_key": keys["cgj"]}))
+    assert [(u["status"], u["description"]) for u in returned] == [
+        ("open", _("Handed to %(department)s.") % {"department": dept_b.name_zh}),
+        ("not_councils_responsibility", "噪声归生态环境局")]
+
+    # The window is the time of the change.
+    later = (timezone.now() + datetime.timedelta(minutes=1)).isoformat()
+    assert _json(client.get(f"{BASE}/servicerequestupdates.json", {"api_key": keys["stj"], "start_date": later})) == []
+    _error(client.get(f"{BASE}/servicerequestupdates.json", {"api_key": keys["stj"], "start_date": "x"}), 400)
+    _error(client.get(f"{BASE}/servicerequestupdates.json"), 403)
