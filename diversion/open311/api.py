@@ -226,7 +226,8 @@ LIST_PARAMETERS = [
     OpenApiParameter("service_code", OpenApiTypes.STR, description="Service codes, comma delimited."),
     OpenApiParameter("start_date", OpenApiTypes.DATETIME, description="Requested at or after (W3C)."),
     OpenApiParameter("end_date", OpenApiTypes.DATETIME, description=(
-        "Requested at or before (W3C). Without either date: the last 90 days.")),
+        "Requested at or before (W3C), at most 90 days after start_date. From start_date alone: the 90 days "
+        "after it; to end_date alone: the 90 days before it; without either: the last 90 days.")),
     OpenApiParameter("status", OpenApiTypes.STR, description=(
         "open, closed, or mySociety's extended statuses (" + ", ".join(selectors.STATUSES) + "), comma delimited.")),
     OpenApiParameter("page", OpenApiTypes.INT, description="From 1; the Link header names the next page."),
@@ -236,7 +237,7 @@ UPDATE_PARAMETERS = [
     *LIST_PARAMETERS[:2],
     OpenApiParameter("start_date", OpenApiTypes.DATETIME, description="Changed at or after (W3C)."),
     OpenApiParameter("end_date", OpenApiTypes.DATETIME, description=(
-        "Changed at or before (W3C). Without either date: the last 90 days.")),
+        "Changed at or before (W3C), at most 90 days after start_date; the window as for requests.")),
     *LIST_PARAMETERS[-2:],
 ]
 PAGE_HEADERS = [

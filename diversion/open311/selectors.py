@@ -33,7 +33,20 @@ OPEN_STATUSES = {"open", "in_progress", "reopen"}
 CLOSED_STATUSES = {"closed", "fixed", "not_councils_responsibility", "internal_referral"}
 STATUSES = sorted(OPEN_STATUSES | CLOSED_STATUSES)
 
-DEFAULT_WINDOW = datetime.timedelta(days=90)  # the specification's default when no dates are given
+# The specification's window: a range may span at most 90 days, and without dates it is the last 90 days.
+WINDOW = datetime.timedelta(days=90)
+
+
+def window(start, end, now=None) -> tuple[datetime.datetime, datetime.datetime]:
+    """The range to search: the one given; from a start, the 90 days after it; up to an end, the 90 days
+    before it; neither, the last 90 days."""
+    if start is None and end is None:
+        end = now or timezone.now()
+    if start is None:
+        start = end - WINDOW
+    if end is None:
+        end = start + WINDOW
+    return start, end
 
 
 def statuses_asked(values: list[str]) -> set[str]:
@@ -79,18 +92,14 @@ def request_filter(qs: QuerySet, *, ids: list[str] | None = None, service_codes:
                    start: datetime.datetime | None = None, end: datetime.datetime | None = None,
                    statuses: list[str] | None = None, now: datetime.datetime | None = None) -> QuerySet:
     """The specification's filters: service_request_id (overrides the others), service_code, start_date and
-    end_date on the requested time (the last 90 days when neither is given), status."""
+    end_date on the requested time (`window`), status."""
     if ids:
         return qs.filter(_id_filter(qs.model, ids))
     if service_codes:
         field = "category__code__in" if qs.model is HandoffSlip else "service__code__in"
         qs = qs.filter(**{field: service_codes})
-    if start is None and end is None:
-        start = (now or timezone.now()) - DEFAULT_WINDOW
-    if start is not None:
-        qs = qs.filter(requested_at__gte=start)
-    if end is not None:
-        qs = qs.filter(requested_at__lte=end)
+    start, end = window(start, end, now)
+    qs = qs.filter(requested_at__gte=start, requested_at__lte=end)
     if statuses:
         qs = qs.filter(open311_status__in=statuses_asked(statuses))
     return qs
@@ -202,14 +211,9 @@ def updates_of(client: Open311Client) -> QuerySet[AuditLog]:
 
 
 def updates_filter(rows: QuerySet, *, start=None, end=None, now=None) -> QuerySet:
-    """start_date and end_date on the update's time; the last 90 days when neither is given."""
-    if start is None and end is None:
-        start = (now or timezone.now()) - DEFAULT_WINDOW
-    if start is not None:
-        rows = rows.filter(at__gte=start)
-    if end is not None:
-        rows = rows.filter(at__lte=end)
-    return rows
+    """start_date and end_date on the time of the change, as `window` reads them."""
+    start, end = window(start, end, now)
+    return rows.filter(at__gte=start, at__lte=end)
 
 
 def _update_text(row: AuditLog, slip: HandoffSlip | None) -> str:

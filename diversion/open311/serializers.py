@@ -9,13 +9,15 @@ from rest_framework import serializers
 
 from core.phones import phone_normalise
 from core.serializers import TextField
-from incidents.models import CONTENT_MAX_CHARS
 
-from .selectors import STATUSES
+from .selectors import STATUSES, WINDOW
 
 PARTNER_ID = "attribute[partner_request_id]"
 PARTNER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
 MAX_PAGE_SIZE = 1000  # the specification's largest answer
+# The specification's limit of a description. Longer than a call the 110 system or a dispatcher enters
+# (incidents.models.CONTENT_MAX_CHARS, the essentials of a call): a partner's reporter writes the report.
+DESCRIPTION_MAX_CHARS = 4000
 
 
 class W3CDateTimeField(serializers.Field):
@@ -65,7 +67,8 @@ class WindowQuerySerializer(serializers.Serializer):
     api_key = TextField(max_length=64, required=False, help_text=_("The department's or the partner's key."))
     jurisdiction_id = TextField(max_length=64, required=False, help_text=_("Accepted and ignored: one centre."))
     start_date = W3CDateTimeField(required=False, help_text=_("At or after (W3C date and time)."))
-    end_date = W3CDateTimeField(required=False, help_text=_("At or before (W3C date and time)."))
+    end_date = W3CDateTimeField(required=False, help_text=_(
+        "At or before (W3C date and time); at most 90 days after start_date."))
     page = serializers.IntegerField(min_value=1, max_value=100000, required=False, default=1)
     page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, required=False,
                                          default=MAX_PAGE_SIZE)
@@ -74,6 +77,9 @@ class WindowQuerySerializer(serializers.Serializer):
         start, end = attrs.get("start_date"), attrs.get("end_date")
         if start and end and start > end:
             raise serializers.ValidationError({"end_date": [_("end_date is before start_date.")]})
+        if start and end and end - start > WINDOW:
+            raise serializers.ValidationError({"end_date": [
+                _("The range may span at most 90 days (the specification's limit).")]})
         return attrs
 
 
@@ -104,8 +110,8 @@ class ReportSerializer(serializers.Serializer):
     first_name = TextField(max_length=32, required=False, allow_blank=True, default="")
     last_name = TextField(max_length=32, required=False, allow_blank=True, default="")
     phone = TextField(max_length=32, required=False, allow_blank=True, default="")
-    description = TextField(min_length=1, max_length=CONTENT_MAX_CHARS, help_text=_(
-        "What happened, as the reporter wrote it (at most %(n)s characters).") % {"n": CONTENT_MAX_CHARS})
+    description = TextField(min_length=1, max_length=DESCRIPTION_MAX_CHARS, help_text=_(
+        "What happened, as the reporter wrote it (at most %(n)s characters).") % {"n": DESCRIPTION_MAX_CHARS})
     media_url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
 
     def get_fields(self):

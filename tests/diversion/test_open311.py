@@ -240,7 +240,8 @@ def test_the_specifications_filters_and_a_page_at_a_time(client, keys, make_slip
     # Older than the default 90 days: only when a date range asks for it.
     HandoffSlip.objects.filter(pk=slips[4].pk).update(issued_at=timezone.now() - datetime.timedelta(days=100))
     assert slips[4].serial not in ids()
-    assert slips[4].serial in ids(start_date=(timezone.now() - datetime.timedelta(days=120)).isoformat())
+    # From a start date alone, the 90 days after it (the specification's window).
+    assert ids(start_date=(timezone.now() - datetime.timedelta(days=120)).isoformat()) == [slips[4].serial]
 
     first = client.get(f"{BASE}/requests.json", {**key, "page_size": 2})
     assert len(_json(first)) == 2 and first["X-Total-Count"] == "5" and 'rel="next"' in first["Link"]
@@ -255,6 +256,7 @@ def test_the_specifications_filters_and_a_page_at_a_time(client, keys, make_slip
     ({"start_date": "yesterday"}, "start_date"),
     ({"end_date": "2026-13-45T00:00:00"}, "end_date"),
     ({"start_date": "2026-12-06T10:00:00+08:00", "end_date": "2026-12-01T10:00:00+08:00"}, "end_date"),
+    ({"start_date": "2026-01-01T00:00:00+08:00", "end_date": "2026-06-01T00:00:00+08:00"}, "end_date"),  # > 90 days
     ({"status": "lost"}, "status"),
     ({"page": "0"}, "page"),
     ({"page_size": "5000"}, "page_size"),
@@ -300,6 +302,10 @@ def test_a_partners_report_becomes_one_call_in_the_dispatchers_queue_whatever_th
     _check("created", xml[0], xml=True)
     assert Call.objects.get(call_id=xml[0]["service_request_id"]).address == "秀峰区解放西路1号"
 
+    # Up to the specification's 4,000 characters: longer than a call typed at the desk may be.
+    [long] = _json(_report(client, keys["cityapp"], partner_id="A-3", description="长" * 4000), 201)
+    assert len(Call.objects.get(call_id=long["service_request_id"]).content) == 4000
+
     token = _json(client.get(f"{BASE}/tokens/A-2.json", {"api_key": keys["cityapp"]}))
     assert token == [{"service_request_id": xml[0]["service_request_id"], "token": "A-2"}]
     _error(client.get(f"{BASE}/tokens/A-9.json", {"api_key": keys["cityapp"]}), 404)
@@ -307,7 +313,7 @@ def test_a_partners_report_becomes_one_call_in_the_dispatchers_queue_whatever_th
 
 @pytest.mark.parametrize("fields, status, says", [
     ({"service_code": "ZZ9"}, 404, "ZZ9"),
-    ({"description": "长" * 2001}, 400, "description"),
+    ({"description": "长" * 4001}, 400, "description"),  # the specification's limit
     ({"description": ""}, 400, "description"),
     ({"lat": "", "long": ""}, 400, "address_string"),
     ({"lat": "95", "long": "110"}, 400, "lat"),
