@@ -109,9 +109,9 @@ def _id_filter(model, ids: list[str]):
     if model is Open311Report:
         return Q(call__call_id__in=ids)
     query = Q(pk__in=[])
-    for serial in ids:
+    for serial in ids:  # 2026-000123; anything else names no slip
         year, _sep, number = serial.partition("-")
-        if year.isdigit() and number.isdigit() and len(year) == 4:
+        if len(year) == 4 and 1 <= len(number) <= 9 and (year + number).isascii() and (year + number).isdigit():
             query |= Q(year=int(year), number=int(number))
     return query
 

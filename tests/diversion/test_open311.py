@@ -214,6 +214,8 @@ def test_a_departments_key_reads_its_slips_with_mysocietys_statuses_and_no_other
     assert [r["status"] for r in one] == ["in_progress"]
     _error(client.get(f"{BASE}/requests/{other.serial}.json", {"api_key": keys["stj"]}), 404)
     _error(client.get(f"{BASE}/requests/{other.serial}.xml", {"api_key": keys["stj"]}), 404, "xml")
+    for typed in ["2026-²", "٢٠٢٦-1", "2026-99999999999999999999", "x-1", str(accepted.pk)]:
+        _error(client.get(f"{BASE}/requests/{typed}.json", {"api_key": keys["stj"]}), 404)
     assert _json(client.get(f"{BASE}/requests.json", {"api_key": keys["stj"],
                                                       "service_request_id": other.serial})) == []
     assert [r["service_request_id"] for r in _json(client.get(
