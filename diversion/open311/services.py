@@ -43,6 +43,13 @@ def open311_client_seen(client: Open311Client) -> None:
      .exclude(last_used_at__gt=now - timezone.timedelta(minutes=1)).update(last_used_at=now))
 
 
+def _full_name(first: str, last: str) -> str:
+    """李 + 四 is 李四 (family name first, no space) when the name is Chinese; Ann + Lee is "Ann Lee"."""
+    if any("\u4e00" <= ch <= "\u9fff" for ch in first + last):
+        return f"{last}{first}"
+    return " ".join(part for part in (first, last) if part)
+
+
 def open311_report_create(*, client: Open311Client, service: Category, data: dict) -> tuple[Open311Report, bool]:
     """A partner's report becomes a call in the dispatchers' queue, entered as the partner's account, once per
     partner's own id: the same id again returns the first report and writes nothing. `data` is validated
@@ -55,7 +62,7 @@ def open311_report_create(*, client: Open311Client, service: Category, data: dic
         if existing is not None:
             return existing, False
         now = timezone.now()
-        name = " ".join(part for part in (data.get("first_name", ""), data.get("last_name", "")) if part)
+        name = _full_name(data.get("first_name", ""), data.get("last_name", ""))
         result = call_services.call_intake(actor=_account(client), data={
             "call_id": f"open311-{client.code}-{data['partner_request_id']}", "received_at": now,
             "caller_phone": data.get("phone", ""), "caller_name": name[:64], "address": data.get("address", ""),

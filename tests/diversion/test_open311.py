@@ -129,7 +129,7 @@ def keys(db, dept_a, dept_b):
 def _report(client, key, partner_id="A-1", **fields):
     data = {"api_key": key, "service_code": "C01", "attribute[partner_request_id]": partner_id,
             "description": "小区门口烧烤摊油烟和噪音到半夜", "lat": "25.27", "long": "110.29",
-            "first_name": "李", "phone": "13900001111", "email": "li@example.com", **fields}
+            "first_name": "小明", "last_name": "王", "phone": "13900001111", "email": "li@example.com", **fields}
     return client.post(f"{BASE}/requests.json", data=data)
 
 
@@ -290,6 +290,7 @@ def test_a_partners_report_becomes_one_call_in_the_dispatchers_queue_whatever_th
     _check("created", created)
     call = Call.objects.get(call_id=created["service_request_id"])
     assert call.status == CallStatus.NEW and call.channel == "app" and call.caller_phone == "13900001111"
+    assert call.caller_name == "王小明"  # family name (last_name) first, as a Chinese name is written
     assert call.content == "小区门口烧烤摊油烟和噪音到半夜" and (call.lat, call.lon) == (25.27, 110.29)
     report = Open311Report.objects.get(call=call)
     assert (report.partner_request_id, report.service.code, report.email) == ("A-1", "C01", "li@example.com")
