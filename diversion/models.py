@@ -53,6 +53,11 @@ class TimeLimitClass(BilingualName):
         verbose_name_plural = _("time-limit classes")
         ordering = ["deadline_hours"]
 
+    @property
+    def counts_working_days(self) -> bool:
+        """Its deadline is N working days (a class set to working days with N = 0 counts in hours)."""
+        return self.unit == self.Unit.WORKING_DAYS and self.deadline_working_days > 0
+
 
 class Department(BilingualName):
     code = models.CharField(_("code"), max_length=16, unique=True)

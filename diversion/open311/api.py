@@ -286,8 +286,6 @@ class RequestListApi(Open311View):
         if service is None:
             raise exceptions.NotFound(_("No active service with service_code %(code)s.")
                                       % {"code": data["service_code"]})
-        if data.get("address_id") and not data.get("address") and data.get("lat") is None:
-            raise exceptions.ValidationError(_("address_id is not used here: give lat and long or address_string."))
         row, created = open311_report_create(client=client, service=service, data=data)
         return Response([{"service_request_id": row.call.call_id, "service_notice": selectors.time_limit_text(service),
                           "account_id": row.account_id or None}],

@@ -144,7 +144,7 @@ def _slip_notes(slip: HandoffSlip) -> str:
 
 def time_limit_text(category: Category) -> str:
     tlc = category.time_limit_class
-    if tlc.unit == tlc.Unit.WORKING_DAYS:
+    if tlc.counts_working_days:  # as the slip's deadline is counted (supervision.deadlines)
         return _("%(name)s: within %(n)s working days") % {"name": tlc.name, "n": tlc.deadline_working_days}
     return _("%(name)s: within %(n)s hours") % {"name": tlc.name, "n": tlc.deadline_hours}
 

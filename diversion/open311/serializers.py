@@ -138,7 +138,8 @@ class ReportSerializer(serializers.Serializer):
                 _("Give both lat and long, or neither.")]})
         if lat is None and not attrs.get("address_string"):
             raise serializers.ValidationError({"address_string": [
-                _("Give the place: lat and long, or address_string.")]})
+                _("address_id is not used here: give lat and long or address_string.") if attrs.get("address_id")
+                else _("Give the place: lat and long, or address_string.")]})
         attrs["lon"], attrs["address"] = attrs.pop("long"), attrs.pop("address_string")
         return attrs
 

@@ -44,7 +44,7 @@ def add_working_days(day: date, n: int) -> date:
 def deadline_for(issued_at: datetime, time_limit_class: TimeLimitClass) -> datetime:
     """When a slip issued at `issued_at` in this class is due. Working-day classes end at midnight closing
     the Nth working day after the day of issue (local time)."""
-    if time_limit_class.unit == TimeLimitClass.Unit.WORKING_DAYS and time_limit_class.deadline_working_days:
+    if time_limit_class.counts_working_days:
         local_day = timezone.localtime(issued_at).date()
         last_day = add_working_days(local_day, time_limit_class.deadline_working_days)
         return day_start(last_day + timedelta(days=1))

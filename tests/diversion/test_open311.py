@@ -550,3 +550,18 @@ def test_updates_tell_each_change_of_status_to_the_partner_and_to_the_department
     assert _json(client.get(f"{BASE}/servicerequestupdates.json", {"api_key": keys["stj"], "start_date": later})) == []
     _error(client.get(f"{BASE}/servicerequestupdates.json", {"api_key": keys["stj"], "start_date": "x"}), 400)
     _error(client.get(f"{BASE}/servicerequestupdates.json"), 403)
+
+
+def test_the_service_notice_counts_as_the_deadline_does(client, keys):
+    """A class set to working days with no number of days counts in hours, for the deadline and the notice."""
+    tlc = category("C01").time_limit_class
+    tlc.unit, tlc.deadline_working_days = tlc.Unit.WORKING_DAYS, 5
+    tlc.save()
+    [noise] = [s for s in _json(client.get(f"{BASE}/services.json", {"locale": "en"})) if s["service_code"] == "C01"]
+    assert noise["description"].endswith("within 5 working days")
+    tlc.deadline_working_days = 0
+    tlc.save()
+    [noise] = [s for s in _json(client.get(f"{BASE}/services.json", {"locale": "en"})) if s["service_code"] == "C01"]
+    assert noise["description"].endswith(f"within {tlc.deadline_hours} hours")
+    description = _error(_report(client, keys["cityapp"], lat="", long="", address_id="A-77"), 400)
+    assert "address_id" in description and Call.objects.count() == 0
