@@ -94,6 +94,10 @@ def shot():
 @pytest.fixture
 def login(live_server):
     def do(page, user, password="pw-for-tests-1"):
+        # Leave the last page first: its polling, once the cookies are gone, would follow the redirect to the
+        # login page and set a new CSRF cookie behind the form about to be posted (a 403 "CSRF token
+        # incorrect", and the test goes on logged out).
+        page.goto("about:blank")
         page.context.clear_cookies()
         page.goto(f"{live_server.url}/accounts/login/")
         page.fill("#id_username", user.username)
