@@ -62,9 +62,25 @@
     status.textContent = state === "push" ? status.dataset.pushLabel : status.dataset.pollLabel;
     window.fenliuLive = state;
   }
+  // A hint goes to the element that shows the topic now. An outerHTML swap replaces the element (the same id):
+  // a hint that reached the old one in the 50 ms before it fires, or while its refetch was in flight (htmx
+  // would queue it on the old element, removed with the queue), goes to the new one; two changes close
+  // together otherwise showed only the first.
   function fire(el) {
+    if (!document.body.contains(el)) {
+      el = el.id ? document.getElementById(el.id) : null;
+      if (!el) { return; }
+    }
     el.fenliuLiveAt = Date.now();
-    if (document.body.contains(el)) { el.dispatchEvent(new CustomEvent("refresh")); }
+    if (el.id && el.classList.contains("htmx-request")) {
+      var id = el.id;
+      setTimeout(function () {
+        var now = document.getElementById(id);
+        if (now) { fire(now); }
+      }, 100);
+      return;
+    }
+    el.dispatchEvent(new CustomEvent("refresh"));
   }
   // An element with data-live-min-ms refreshes at most that often: events closer together than that are
   // one refresh at the end of the interval (a wall screen under a stream of calls).
