@@ -1,9 +1,10 @@
-"""The API's pagination (REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"]). Its own module: the settings import it
-while DRF's views are being defined, so it must not import them (as core.schema does, through drf-spectacular)."""
+"""The API's pagination: page numbers by default (REST_FRAMEWORK["DEFAULT_PAGINATION_CLASS"]), positions for the
+long lists (KeysetPagination). Its own module: the settings import it while DRF's views are being defined,
+so it must not import them (as core.schema does, through drf-spectacular)."""
 
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import CursorPagination, PageNumberPagination
 
 
 class StrictPageNumberPagination(PageNumberPagination):
@@ -22,3 +23,21 @@ class StrictPageNumberPagination(PageNumberPagination):
             if parameter["name"] == self.page_query_param:
                 parameter["schema"] = {"type": "integer", "minimum": 1}
         return parameters
+
+
+class KeysetPagination(CursorPagination):
+    """A long list's pages by position (issue 42): each page is read from an index in the list's order, after
+    the last row of the page before, so a page deep in years of history costs what the first one does and
+    nothing counts every row. The `next` and `previous` links carry the position; a `cursor` that is not one
+    of them is a 400 saying so (not DRF's 404 "Invalid cursor"). A view sets its order (the primary key last,
+    so that rows sharing a time never fall between pages) on a subclass."""
+
+    page_size = 50
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError({self.cursor_query_param: [
+                _("Not a position in this list: follow the list's next and previous links.")]},
+                code="cursor") from None

@@ -7,6 +7,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.pagination import KeysetPagination
 from core.roles import CanSeeSlips, CanTakeCalls, IsDepartmentStaff
 
 from . import services
@@ -31,12 +32,18 @@ _ACTION_ERRORS = {
 }
 
 
+class SlipPagination(KeysetPagination):
+    # Newest issued first; the id breaks ties between slips issued in the same instant, so pages never overlap.
+    ordering = ("-issued_at", "-id")
+
+
 @extend_schema_view(list=extend_schema(parameters=[OpenApiParameter(
     "status", enum=[*SlipStatus.values, ""],
     description="Only slips in this status; empty or left out: every status.")]))
 class SlipViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [CanSeeSlips]
     serializer_class = SlipSerializer
+    pagination_class = SlipPagination
     filterset_fields = ["status"]
     lookup_value_regex = r"\d+"
 
@@ -45,7 +52,6 @@ class SlipViewSet(viewsets.ReadOnlyModelViewSet):
             slips_visible_to(self.request.user)
             .select_related("suggested_department")
             .prefetch_related(Prefetch("callbacks", queryset=Callback.objects.select_related("recorded_by")))
-            # The id breaks ties between slips issued in the same instant, so pages never overlap.
             .order_by("-issued_at", "-id")
         )
 

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -183,6 +184,12 @@ SLIP_TRANSITIONS = StateMachine(
 SLIP_OPEN_STATUSES = [SlipStatus.ISSUED, SlipStatus.ACCEPTED, SlipStatus.COMPLETED, SlipStatus.REOPENED]
 
 
+# The department inbox's tabs by status (diversion.views.INBOX_TABS), each read from an index of its own.
+TODO = [SlipStatus.ISSUED, SlipStatus.REOPENED]
+DOING = [SlipStatus.ACCEPTED]
+DONE = [SlipStatus.COMPLETED, SlipStatus.CLOSED]
+
+
 class HandoffSlip(models.Model):
     """任务移交三联单: stub (存根联), the department's part (交办联), receipt (回执联)."""
 
@@ -230,9 +237,21 @@ class HandoffSlip(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["year", "number"], name="slip_serial_unique_per_year"),
         ]
+        # Each list reads its page from one of these in its own order (issue 42), a department's or the centre's:
+        # the API and the returned tab newest issued first, the open tabs by deadline, the done tab newest
+        # completion first. The open tabs' are partial, small as the work in hand; the done tab's too, as
+        # its two statuses could not be read in one order from an index on the status.
         indexes = [
-            models.Index(fields=["department", "status", "-issued_at"]),
-            models.Index(fields=["status", "issued_at"]),
+            models.Index(fields=["department", "status", "-issued_at", "-id"], name="slip_dept_status_issued"),
+            models.Index(fields=["status", "issued_at", "id"], name="slip_status_issued"),
+            models.Index(fields=["department", "-issued_at", "-id"], name="slip_dept_issued"),
+            models.Index(fields=["-issued_at", "-id"], name="slip_issued"),
+            *[index
+              for name, statuses, order in (("todo", TODO, ["deadline", "id"]), ("doing", DOING, ["deadline", "id"]),
+                                            ("done", DONE, ["-completed_at", "-id"]))
+              for index in (models.Index(fields=["department", *order], name=f"slip_dept_{name}",
+                                         condition=Q(status__in=statuses)),
+                            models.Index(fields=order, name=f"slip_{name}", condition=Q(status__in=statuses)))],
         ]
 
     def __str__(self):

@@ -3,7 +3,6 @@ from datetime import timedelta
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,6 +10,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
+from core.keyset import bounded_count, count_label, keyset_page
 from core.models import Role
 from core.roles import is_administrator, role_required
 
@@ -24,7 +24,7 @@ from .forms import (
     ReturnForm,
     ReviewDecisionForm,
 )
-from .models import SlipStatus
+from .models import DOING, DONE, TODO, SlipStatus
 from .selectors import (
     callbacks_due,
     review_get,
@@ -38,25 +38,32 @@ from .selectors import (
 from .supervision.scores import own_figures
 
 SLIP_PARTS = ["stub", "department", "receipt"]
+# Each tab: its statuses and its order, read from an index in that order (HandoffSlip.Meta): the open ones
+# most urgent first, the done ones newest completion first, the returned newest first.
 INBOX_TABS = [
-    ("todo", gettext_lazy("To accept"), [SlipStatus.ISSUED, SlipStatus.REOPENED]),
-    ("doing", gettext_lazy("In progress"), [SlipStatus.ACCEPTED]),
-    ("done", gettext_lazy("Completed"), [SlipStatus.COMPLETED, SlipStatus.CLOSED]),
-    ("returned", gettext_lazy("Returned"), [SlipStatus.RETURNED]),
+    ("todo", gettext_lazy("To accept"), TODO, ("deadline", "id")),
+    ("doing", gettext_lazy("In progress"), DOING, ("deadline", "id")),
+    ("done", gettext_lazy("Completed"), DONE, ("-completed_at", "-id")),
+    ("returned", gettext_lazy("Returned"), [SlipStatus.RETURNED], ("-issued_at", "-id")),
 ]
+INBOX_PAGE = 50
 
 
 @role_required(Role.DEPARTMENT, Role.DISPATCHER, Role.SUPERVISOR)
 def department_inbox(request):
     slips = slips_visible_to(request.user)
-    counts = slips.aggregate(**{key: Count("id", filter=Q(status__in=statuses)) for key, _l, statuses in INBOX_TABS})
+    # Counts that stop at 999+: a tab of history costs no more than one of today's work.
+    counts = {key: bounded_count(slips.filter(status__in=statuses)) for key, _l, statuses, _o in INBOX_TABS}
     # Without a tab: the first that has slips (nothing to accept: those in progress), so the page opens on work.
-    tab = request.GET.get("tab") or next((key for key, _l, _s in INBOX_TABS if counts[key]), "todo")
-    statuses = next((s for key, _l, s in INBOX_TABS if key == tab), INBOX_TABS[0][2])
-    rows = slips.filter(status__in=statuses).order_by("deadline")[:300]
-    tabs = [{"key": key, "label": label, "count": counts[key]} for key, label, _s in INBOX_TABS]
-    return render(request, "department/inbox.html", {"slips": rows, "tabs": tabs, "tab": tab, "nav": "inbox",
-                                                      "now": timezone.now(), "figures": own_figures(request.user)})
+    tab = request.GET.get("tab")
+    if tab not in counts:
+        tab = next((key for key, _l, _s, _o in INBOX_TABS if counts[key]), "todo")
+    statuses, order = next((s, o) for key, _l, s, o in INBOX_TABS if key == tab)
+    page = keyset_page(slips.filter(status__in=statuses), order, request.GET.get("after"), INBOX_PAGE)
+    tabs = [{"key": key, "label": label, "count": count_label(counts[key])} for key, label, _s, _o in INBOX_TABS]
+    return render(request, "department/inbox.html", {"slips": page.rows, "page": page, "tabs": tabs, "tab": tab,
+                                                      "nav": "inbox", "now": timezone.now(),
+                                                      "figures": own_figures(request.user)})
 
 
 def _slip_context(request, slip, **forms):

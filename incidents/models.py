@@ -111,7 +111,9 @@ class Call(models.Model):
         verbose_name_plural = _("calls")
         ordering = ["-received_at"]
         indexes = [
-            models.Index(fields=["status", "-received_at"]),
+            # The call list (issue 42): a page of all calls, or of one status, newest first, read in order.
+            models.Index(fields=["status", "-received_at", "-id"], name="call_status_received"),
+            models.Index(fields=["-received_at", "-id"], name="call_received"),
             models.Index(fields=["caller_key", "received_at"], name="call_caller_key_received"),
             models.Index(fields=["address", "received_at"]),
             # Daily review (issue 4): a day's or window's calls read from the index alone (PostgreSQL

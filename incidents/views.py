@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
+from core.keyset import keyset_page, position
 from core.models import Role
 from core.roles import role_required
 from diversion.models import Category, CategoryGroup, HandoffSlip
@@ -22,25 +23,41 @@ from .presenters import call_panel_context, decision_summaries
 from .selectors import call_queue, call_timeline_for, calls_visible_to, department_holds_call, wallboard_figures
 
 CENTRE = (Role.DISPATCHER, Role.SUPERVISOR)
-QUEUE_LIMIT = 200
+QUEUE_PAGE = 30  # the calls a screen shows, and a little more to scroll: the rest come on demand
+QUEUE_LIMIT = 200  # as far down as the queue is drawn to keep the selected call in view
+QUEUE_ORDER = ("-received_at", "-id")  # call_queue()'s order
+CALL_LIST_PAGE = 50
 
 
-def _queue_context(selected_pk=None):
-    queue = list(call_queue()[:QUEUE_LIMIT])
-    return {"queue": queue, "queue_count": call_queue().count(), "selected_pk": selected_pk}
+def _queue_context(selected_pk=None) -> dict:
+    """The queue as the screen shows it (issue 42): its first QUEUE_PAGE calls, the rest on demand
+    (queue_partial with `after`), and down to the selected call if it waits further on (at most QUEUE_LIMIT),
+    so it stays in view. `selected_gone`: the selected call no longer waits (decided elsewhere)."""
+    queue = call_queue()
+    count = queue.count()
+    page = keyset_page(queue, QUEUE_ORDER, None, QUEUE_PAGE)
+    selected_gone = False
+    if selected_pk is not None and not any(c.pk == selected_pk for c in page.rows):
+        selected = queue.filter(pk=selected_pk).first()
+        selected_gone = selected is None
+        if selected is not None:
+            through = queue.filter(Q(received_at__gt=selected.received_at)
+                                   | Q(received_at=selected.received_at, pk__gte=selected.pk))
+            page = keyset_page(through, QUEUE_ORDER, None, QUEUE_LIMIT)
+            page.after = position(page.rows[-1], QUEUE_ORDER) if len(page.rows) < count else None
+    return {"queue": page.rows, "queue_after": page.after, "queue_count": count, "selected_pk": selected_pk,
+            "selected_gone": selected_gone}
 
 
 @role_required(Role.DISPATCHER)
 def workbench(request):
-    queue_ctx = _queue_context()
-    queue = queue_ctx["queue"]
-    selected = None
     wanted = request.GET.get("call")
-    if wanted and wanted.isdigit():
-        selected = next((c for c in queue if c.pk == int(wanted)), None)
+    queue_ctx = _queue_context(int(wanted) if wanted and wanted.isdigit() else None)
+    queue = queue_ctx["queue"]
+    selected = next((c for c in queue if c.pk == queue_ctx["selected_pk"]), None)
     if selected is None and queue:  # the first call nobody else is working on
         selected = next((c for c in queue if c.claim_state(request.user) != "other"), queue[0])
-    queue_ctx["selected_pk"] = selected.pk if selected else None
+    queue_ctx.update(selected_pk=selected.pk if selected else None, selected_gone=False)
     groups = CategoryGroup.objects.prefetch_related(
         Prefetch("categories", Category.objects.filter(active=True).select_related("default_department")))
     context = {"nav": "workbench", "groups": groups, **queue_ctx}
@@ -51,6 +68,12 @@ def workbench(request):
 
 @role_required(Role.DISPATCHER)
 def queue_partial(request):
+    """The queue for its live refresh, or with `after` the calls that follow a position (its rows only)."""
+    after = request.GET.get("after")
+    if after:
+        page = keyset_page(call_queue(), QUEUE_ORDER, after, QUEUE_PAGE)
+        return render(request, "partials/queue_rows.html", {"queue": page.rows, "queue_after": page.after,
+                                                            "selected_pk": None})
     selected = request.GET.get("selected")
     return render(request, "partials/queue.html", _queue_context(int(selected) if selected and selected.isdigit()
                                                                  else None))
@@ -191,11 +214,12 @@ def call_page(request, pk):
 
 @role_required(*CENTRE)
 def call_list(request):
-    calls = calls_visible_to(request.user).order_by("-received_at")
+    calls = calls_visible_to(request.user)
     status = request.GET.get("status")
     if status:
         calls = calls.filter(status=status)
-    return render(request, "dispatcher/call_list.html", {"calls": calls[:300], "nav": "calls",
+    page = keyset_page(calls, ("-received_at", "-id"), request.GET.get("after"), CALL_LIST_PAGE)
+    return render(request, "dispatcher/call_list.html", {"calls": page.rows, "page": page, "nav": "calls",
                                                          "status": status, "statuses": Call._meta.get_field(
                                                              "status").choices})
 

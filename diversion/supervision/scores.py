@@ -23,6 +23,7 @@ four grouped queries."""
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
@@ -136,6 +137,12 @@ def department_scores(start, end, *, now=None, weights: dict | None = None) -> l
 
 
 FIGURE_DAYS = 30
+FIGURE_CACHE_KEY = "supervision:own-figures"
+FIGURE_CACHE_SECONDS = 120
+
+
+def _figure_rows(now) -> list[dict]:
+    return department_scores(now - timedelta(days=FIGURE_DAYS), now, now=now)
 
 
 def own_figures(user, *, now=None) -> dict | None:
@@ -144,7 +151,11 @@ def own_figures(user, *, now=None) -> dict | None:
     department with no slips in those days has its row with rank None."""
     if user.role != Role.DEPARTMENT or not user.department_id:
         return None
-    now = now or timezone.now()
-    rows = department_scores(now - timedelta(days=FIGURE_DAYS), now, now=now)
+    if now is None:
+        # The live inbox: one league table for every department, a few minutes old at most, rather than
+        # the whole month's slips aggregated on each page (issue 42).
+        rows = cache.get_or_set(FIGURE_CACHE_KEY, lambda: _figure_rows(timezone.now()), FIGURE_CACHE_SECONDS)
+    else:
+        rows = _figure_rows(now)
     own = next((r for r in rows if r["department_id"] == user.department_id), None)
     return {"days": FIGURE_DAYS, "row": own, "of": sum(1 for r in rows if r["rank"] is not None)}

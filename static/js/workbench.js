@@ -214,12 +214,12 @@
     const li = e.target.closest("li[data-pk]");
     if (li) select(li);
   });
-  // The queue refreshed without the call on screen (the whole queue is listed): someone decided it
+  // The queue refreshed and the server says the call on screen no longer waits: someone decided it
   // elsewhere. Say so on the panel before the dispatcher acts; the server would refuse the decision anyway.
   function checkStillWaiting() {
     const p = document.getElementById("call-panel");
     const list = document.getElementById("queue-list");
-    if (!p || !list || !list.dataset.complete || p.dataset.gone) return;
+    if (!p || !list || !list.dataset.gone || p.dataset.gone) return;
     if (list.querySelector(`li[data-pk="${p.dataset.call}"]`)) return;
     p.dataset.gone = "1";
     const banner = document.createElement("div");

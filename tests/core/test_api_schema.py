@@ -92,8 +92,9 @@ def test_every_error_status_is_documented_with_the_body_it_has(check, make_slip,
     slip_services.slip_return(actor=staff_a, slip_pk=slip.pk, reason="不归我们")
     assert check(template, "post", _client(staff_a).post(url, {"reason": "x"}, format="json"))["code"]  # 409
 
-    assert "page" in check("/api/v1/slips/", "get", _client(supervisor).get("/api/v1/slips/", {"page": "{'a': 1}"}))
-    check("/api/v1/slips/", "get", _client(supervisor).get("/api/v1/slips/", {"page": 99}))  # 404, past the end
+    assert "cursor" in check("/api/v1/slips/", "get", _client(supervisor).get("/api/v1/slips/", {"cursor": "{'a'"}))
+    assert "page" in check("/api/v1/reviews/", "get", _client(supervisor).get("/api/v1/reviews/", {"page": "x"}))
+    check("/api/v1/reviews/", "get", _client(supervisor).get("/api/v1/reviews/", {"page": 99}))  # 404, past the end
     check("/api/v1/slips/", "get", _client(supervisor).get("/api/v1/slips/", {"status": "bogus"}))  # 400
 
     from rest_framework.throttling import SimpleRateThrottle
@@ -115,5 +116,5 @@ def test_inputs_that_are_refused_blank_are_documented_with_a_minimum_length(sche
     assert components["SlipComplete"]["properties"]["result"]["minLength"] == 1
     for name in ("call_id", "caller_phone", "content"):
         assert components["CallIntake"]["properties"][name]["minLength"] == 1
-    page = next(p for p in schema["paths"]["/api/v1/slips/"]["get"]["parameters"] if p["name"] == "page")
+    page = next(p for p in schema["paths"]["/api/v1/reviews/"]["get"]["parameters"] if p["name"] == "page")
     assert page["schema"] == {"type": "integer", "minimum": 1}
