@@ -49,9 +49,12 @@ class SlipViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return (
+            # Joined: what every slip has; the rest fetched per page (mostly none), so the query stays a
+            # four-table join that plans in a fraction of the time seven took (issue 42).
             slips_visible_to(self.request.user)
-            .select_related("suggested_department")
-            .prefetch_related(Prefetch("callbacks", queryset=Callback.objects.select_related("recorded_by")))
+            .select_related(None).select_related("call", "category", "department")
+            .prefetch_related("accepted_by", "suggested_department",
+                              Prefetch("callbacks", queryset=Callback.objects.select_related("recorded_by")))
             .order_by("-issued_at", "-id")
         )
 

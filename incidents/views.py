@@ -214,7 +214,7 @@ def call_page(request, pk):
 
 @role_required(*CENTRE)
 def call_list(request):
-    calls = calls_visible_to(request.user)
+    calls = calls_visible_to(request.user).select_related(None).select_related("category")  # what the rows show
     status = request.GET.get("status")
     if status:
         calls = calls.filter(status=status)
