@@ -80,10 +80,11 @@ def position(row, order: tuple[str, ...]) -> str:
     return _encode([getattr(row, name.lstrip("-")) for name in order])
 
 
-def bounded_count(queryset: QuerySet, cap: int = COUNT_CAP) -> int:
-    """How many rows, counting no further than cap + 1: a figure past the cap reads "999+" (`count_label`)."""
-    return queryset.order_by().values("pk")[:cap + 1].count()
+def bounded_count(queryset: QuerySet) -> int:
+    """How many rows, counting no further than COUNT_CAP + 1: a figure past the cap reads "999+"
+    (`count_label`)."""
+    return queryset.order_by().values("pk")[:COUNT_CAP + 1].count()
 
 
-def count_label(n: int, cap: int = COUNT_CAP) -> str:
-    return f"{cap}+" if n > cap else str(n)
+def count_label(n: int) -> str:
+    return f"{COUNT_CAP}+" if n > COUNT_CAP else str(n)

@@ -247,11 +247,17 @@ class HandoffSlip(models.Model):
             models.Index(fields=["department", "-issued_at", "-id"], name="slip_dept_issued"),
             models.Index(fields=["-issued_at", "-id"], name="slip_issued"),
             *[index
-              for name, statuses, order in (("todo", TODO, ["deadline", "id"]), ("doing", DOING, ["deadline", "id"]),
-                                            ("done", DONE, ["-completed_at", "-id"]))
+              for name, statuses, order in (("todo", TODO, ["deadline", "id"]), ("doing", DOING, ["deadline", "id"]))
               for index in (models.Index(fields=["department", *order], name=f"slip_dept_{name}",
                                          condition=Q(status__in=statuses)),
                             models.Index(fields=order, name=f"slip_{name}", condition=Q(status__in=statuses)))],
+            models.Index(fields=["department", "-completed_at", "-id"], name="slip_dept_done",
+                         condition=Q(status__in=DONE)),
+            # The centre's done tab, and the league table's slips completed after a period's end.
+            models.Index(fields=["-completed_at", "-id"], name="slip_completed"),
+            # The league table's slips still open past their deadline (supervision.scores): as few as are late.
+            models.Index(fields=["deadline"], name="slip_open_deadline",
+                         condition=Q(completed_at__isnull=True) & ~Q(status=SlipStatus.RETURNED)),
         ]
 
     def __str__(self):

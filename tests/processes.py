@@ -1,5 +1,6 @@
 """Real processes beside the tests (a Celery worker, an ASGI server) on the test database."""
 
+import os
 import signal
 import subprocess
 from urllib.parse import quote
@@ -21,7 +22,9 @@ test_database_url.__test__ = False  # a helper, not a test
 
 
 def process_stop(proc: subprocess.Popen, *, grace: float = 15) -> None:
-    """SIGTERM, then SIGKILL if it has not exited within `grace` seconds."""
+    """SIGTERM, then SIGKILL if it has not exited within `grace` seconds. A process started in a session of
+    its own (start_new_session=True) goes with everything it started: a worker's embedded beat is a child
+    that would otherwise outlive a crashed worker and send its schedule for the rest of the run."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
     try:
@@ -29,3 +32,19 @@ def process_stop(proc: subprocess.Popen, *, grace: float = 15) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=5)
+    _kill_group(proc)
+
+
+def process_crash(proc: subprocess.Popen) -> None:
+    """SIGKILL the process and all it started (no warm shutdown anywhere): a crash."""
+    _kill_group(proc)
+    proc.wait(timeout=10)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    # Started with start_new_session, the process leads a group numbered by its pid, which outlives it
+    # while a child is left; otherwise no such group exists and nothing happens.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

@@ -18,7 +18,7 @@ counts as full marks.
 A department ranks only if it had slips to measure (issued in the period, or overdue ones carried into
 it); every other active department is listed after the ranked ones with rank None ("no slips"), so a
 department that received nothing cannot outrank those that worked. All counting happens in the database:
-four grouped queries."""
+five grouped queries."""
 
 from datetime import timedelta
 
@@ -68,11 +68,14 @@ def department_scores(start, end, *, now=None, weights: dict | None = None) -> l
                                                                     satisfaction__gte=3)))
     )
     cutoff = min(end, now)
-    carried_rows = (
-        HandoffSlip.objects.filter(kept, issued_at__lt=start, deadline__lt=cutoff)
-        .filter(Q(completed_at__isnull=True) | Q(completed_at__gte=cutoff)).order_by()
-        .values("department_id").annotate(n=Count("id"))
-    )
+    # Still open at the cutoff: never completed, or completed after it. Two counts, not one with an OR, so
+    # each reads its own index (the open slips past their deadline; the completions after the cutoff) and
+    # neither walks the history issued before the period (issue 42).
+    carried = HandoffSlip.objects.filter(kept, issued_at__lt=start, deadline__lt=cutoff).order_by()
+    carried_rows = [
+        *carried.filter(completed_at__isnull=True).values("department_id").annotate(n=Count("id")),
+        *carried.filter(completed_at__gte=cutoff).values("department_id").annotate(n=Count("id")),
+    ]
     notice_rows = (Notice.objects.filter(issued_at__gte=start, issued_at__lt=end).order_by()
                    .values("department_id", "kind").annotate(n=Count("id")))
 
@@ -87,7 +90,7 @@ def department_scores(start, end, *, now=None, weights: dict | None = None) -> l
     for r in slip_rows:
         row(r.pop("department_id")).update(r)
     for r in carried_rows:
-        row(r["department_id"])["carried_overdue"] = r["n"]
+        row(r["department_id"])["carried_overdue"] += r["n"]
     for r in callback_rows:
         row(r["slip__department_id"]).update(rated=r["rated"], satisfied=r["satisfied"])
     for r in notice_rows:

@@ -32,7 +32,7 @@ WAIT_SECONDS = 60
 @contextmanager
 def worker_process(queue: str, tmp_path: Path, redis_url: str, *, beat: bool = False, env: dict | None = None):
     """A Celery worker on `queue` (and, with `beat`, the beat schedule sending to that queue), against the
-    test database. Yields (process, log). Always stopped; `process.kill()` in a test is a crash."""
+    test database. Yields (process, log). Always stopped, with its beat; `process_crash` in a test is a crash."""
     environment = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
@@ -49,7 +49,8 @@ def worker_process(queue: str, tmp_path: Path, redis_url: str, *, beat: bool = F
     if beat:
         command += ["--beat", "--schedule", str(tmp_path / f"beat-{uuid.uuid4().hex[:6]}")]
     with open(tmp_path / f"worker-{uuid.uuid4().hex[:6]}.log", "w+") as log:
-        proc = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # its beat child stopped with it (process_stop)
         try:
             yield proc, log
         finally:

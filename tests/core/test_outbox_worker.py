@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from core import outbox
 from core.models import OutboxMessage
 from diversion.models import Department
+from tests.processes import process_crash
 from tests.receiver import Receiver
 
 from .test_celery_worker import _worker_log, queue_delete, worker_process
@@ -116,8 +117,7 @@ def test_a_relay_killed_mid_batch_loses_nothing_and_doubles_nothing(require_post
 
         with worker_process(queue, tmp_path, redis_url, beat=True, env=env) as (proc, log):
             assert _wait(lambda: receiver.unique >= 60, proc, log), _worker_log(log)
-            proc.kill()  # no warm shutdown: the relay dies between two messages of its batch, or inside one
-            proc.wait(timeout=10)
+            process_crash(proc)  # no warm shutdown: the relay dies between two messages of its batch, or inside one
         left = OutboxMessage.objects.filter(status="pending").count()
         assert 0 < left < total
 

@@ -51,6 +51,44 @@ def test_the_inbox_opens_on_the_first_tab_that_has_slips(client, make_slip, staf
     assert client.get(reverse("department-inbox"), {"tab": "todo"}).context["tab"] == "todo"  # asked for
 
 
+def test_the_inbox_counts_stop_at_the_cap_and_pages_its_rows(client, make_slip, staff_a, monkeypatch):
+    from core import keyset
+    from diversion import views
+
+    monkeypatch.setattr(keyset, "COUNT_CAP", 2)
+    monkeypatch.setattr(views, "INBOX_PAGE", 2)
+    slips = [make_slip() for _ in range(3)]
+    client.force_login(staff_a)
+    r = client.get(reverse("department-inbox"), {"tab": "todo"})
+    assert {t["key"]: t["count"] for t in r.context["tabs"]} == {"todo": "2+", "doing": "0", "done": "0",
+                                                                 "returned": "0"}
+    body = r.content.decode()
+    assert 'id="page-next"' in body and 'id="page-first"' not in body
+    by_deadline = sorted(slips, key=lambda s: (s.deadline, s.pk))
+    assert [s.pk for s in r.context["slips"]] == [s.pk for s in by_deadline[:2]]
+    nxt = client.get(reverse("department-inbox"), {"tab": "todo", "after": r.context["page"].after})
+    assert [s.pk for s in nxt.context["slips"]] == [by_deadline[2].pk]
+    assert 'id="page-first"' in nxt.content.decode() and 'id="page-next"' not in nxt.content.decode()
+
+
+def test_the_done_tab_shows_the_latest_completion_first(client, make_slip, staff_a):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from diversion import services
+    from diversion.models import HandoffSlip
+
+    first, second = make_slip(), make_slip()
+    for slip in (second, first):  # completed in this order; the first slip completed last
+        services.slip_accept(actor=staff_a, slip_pk=slip.pk, handler_name="王五")
+        services.slip_complete(actor=staff_a, slip_pk=slip.pk, result="已处理")
+    HandoffSlip.objects.filter(pk=second.pk).update(completed_at=timezone.now() - timedelta(days=1))
+    client.force_login(staff_a)
+    r = client.get(reverse("department-inbox"), {"tab": "done"})
+    assert [s.pk for s in r.context["slips"]] == [first.pk, second.pk]
+
+
 def test_a_department_sees_its_own_figures_of_the_last_30_days(client, make_slip, staff_a, dispatcher):
     from diversion import services
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from core.models import AuditLog
 from diversion.models import HandoffSlip
 from incidents.models import Call, CallStatus
+from tests.factories import category
 
 pytestmark = pytest.mark.django_db
 
@@ -140,3 +141,58 @@ def test_a_department_reaches_only_calls_it_holds_a_slip_for(client, staff_b, ma
     client.force_login(staff_b)
     assert client.get(reverse("call-page", args=[slip.call_id])).status_code == 404
     assert client.post(reverse("call-reveal-phone", args=[slip.call_id])).status_code == 404
+
+
+# --- The queue as the screen shows it (issue 42) ------------------------------------------------------------
+
+@pytest.fixture
+def long_queue(make_call, monkeypatch):
+    from incidents import views
+
+    monkeypatch.setattr(views, "QUEUE_PAGE", 3)
+    now = timezone.now()
+    return [make_call(received_at=now - timezone.timedelta(minutes=i)) for i in range(8)]  # newest first
+
+
+def test_the_queue_draws_a_screenful_and_the_rest_on_demand(client, dispatcher, long_queue):
+    client.force_login(dispatcher)
+    response = client.get(reverse("dispatch-workbench"))
+    assert [c.pk for c in response.context["queue"]] == [c.pk for c in long_queue[:3]]
+    assert response.context["queue_count"] == 8
+    body = response.content.decode()
+    assert body.count('data-panel-url="') == 3 and 'id="queue-more"' in body
+
+    seen = [c.pk for c in response.context["queue"]]
+    after = response.context["queue_after"]
+    while after:
+        more = client.get(reverse("dispatch-queue"), {"after": after})
+        assert 'id="queue-list"' not in more.content.decode()  # the rows only, appended where the link was
+        seen += [c.pk for c in more.context["queue"]]
+        after = more.context["queue_after"]
+    assert seen == [c.pk for c in long_queue]
+    assert 'id="queue-more"' not in more.content.decode()
+
+
+def test_the_queue_reaches_down_to_the_call_on_screen(client, dispatcher, long_queue):
+    client.force_login(dispatcher)
+    far = long_queue[5]
+    response = client.get(reverse("dispatch-workbench"), {"call": far.pk})
+    assert response.context["call"].pk == far.pk
+    assert [c.pk for c in response.context["queue"]] == [c.pk for c in long_queue[:6]]
+    rest = client.get(reverse("dispatch-queue"), {"after": response.context["queue_after"]})
+    assert [c.pk for c in rest.context["queue"]] == [c.pk for c in long_queue[6:]]
+
+    refreshed = client.get(reverse("dispatch-queue"), {"selected": far.pk})
+    assert far.pk in [c.pk for c in refreshed.context["queue"]]
+    assert 'data-gone="1"' not in refreshed.content.decode()
+
+
+def test_the_queue_says_when_the_call_on_screen_no_longer_waits(client, dispatcher, long_queue):
+    from incidents import services
+
+    client.force_login(dispatcher)
+    far = long_queue[6]
+    services.call_divert(actor=dispatcher, call_pk=far.pk, category=category("C01"))
+    refreshed = client.get(reverse("dispatch-queue"), {"selected": far.pk})
+    assert refreshed.context["selected_gone"] and 'data-gone="1"' in refreshed.content.decode()
+    assert [c.pk for c in refreshed.context["queue"]] == [c.pk for c in long_queue[:3]]
