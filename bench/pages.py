@@ -207,6 +207,10 @@ def deep_url(client, url: str, depth: int) -> str:
 def measure(gen: Generator) -> dict[str, list[float]]:
     from django.test import Client
 
+    from core.heap import freeze_loaded
+
+    freeze_loaded()  # as config.wsgi and config.asgi do once the application is loaded
+
     from incidents.models import Call
 
     clients = {}

@@ -21,3 +21,7 @@ application = ProtocolTypeRouter({
         path("live/", LiveConsumer.as_asgi()),
     ]))),
 })
+
+from core.heap import freeze_loaded  # noqa: E402
+
+freeze_loaded()

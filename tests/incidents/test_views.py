@@ -196,3 +196,12 @@ def test_the_queue_says_when_the_call_on_screen_no_longer_waits(client, dispatch
     refreshed = client.get(reverse("dispatch-queue"), {"selected": far.pk})
     assert refreshed.context["selected_gone"] and 'data-gone="1"' in refreshed.content.decode()
     assert [c.pk for c in refreshed.context["queue"]] == [c.pk for c in long_queue[:3]]
+
+
+@pytest.mark.parametrize("number", ["0", "99999999999999999999999"])
+def test_a_call_number_that_names_no_call_opens_the_queue_as_usual(client, dispatcher, long_queue, number):
+    client.force_login(dispatcher)
+    response = client.get(reverse("dispatch-workbench"), {"call": number})
+    assert response.status_code == 200 and response.context["call"].pk == long_queue[0].pk
+    refreshed = client.get(reverse("dispatch-queue"), {"selected": number})
+    assert refreshed.status_code == 200 and len(refreshed.context["queue"]) == 3
