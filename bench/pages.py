@@ -24,7 +24,8 @@ Prints name=value lines: `<page>_p50_ms` and `<page>_p95_ms` at the full size; `
 keyset query of one page of a department's slips); `worst_page` and `worst_p95_ms`; `target_p95_ms=100`
 and `within_target` (worst p95 over 100 ms: at most 1 meets the issue's target); `growth_ratio` (the
 worst page's p95 at full size over its p95 at a fifth; target at most 1.5), `growth_ratio_max` and
-`growth_p50_ratio_max` (the largest such ratio of p95s, and of p50s, over every page and the figures)."""
+`growth_p50_ratio_max` (the largest such ratio of p95s, and of p50s, over every page); `inbox_figures_p50_ms`
+and `inbox_figures_p95_ms`."""
 
 import argparse
 import gc
