@@ -29,6 +29,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from copyload import copy_calls_and_slips, set_sequences, vacuum_analyze
 from owndb import use_own_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,37 +180,20 @@ class Generator:
     def load(self):
         from django.db import connection
 
-        call_cols = ("id, call_id, received_at, caller_phone, caller_name, address, content, channel, micro_grid_id, "
-                     "status, created_at, suggestions, suggested_police, repeats, is_police, category_id, "
-                     "return_count, suggested_category_id, version, caller_key, classified_at")
-        slip_cols = ("id, year, number, call_id, category_id, department_id, status, instructions, issued_by_id, "
-                     "issued_at, deadline, notified_at, accepted_at, handler_name, returned_at, return_reason, "
-                     "result, completed_at, closed_at, close_reason, reopen_count")
         day = self.first
         connection.ensure_connection()
         raw = connection.connection
-        with raw.cursor() as cur:
-            while day <= self.end:
-                chunk_end = min(self.end, day + timedelta(days=9))
-                buf, sbuf = io.StringIO(), io.StringIO()
-                d = day
-                while d <= chunk_end:
-                    self.day_rows(d, buf, sbuf)
-                    d += timedelta(days=1)
-                with raw.cursor() as c:
-                    with c.copy(f"COPY incidents_call ({call_cols}) FROM STDIN") as cp:
-                        cp.write(buf.getvalue())
-                    with c.copy(f"COPY diversion_handoffslip ({slip_cols}) FROM STDIN") as cp:
-                        cp.write(sbuf.getvalue())
-                raw.commit()
-                day = chunk_end + timedelta(days=1)
-            cur.execute("SELECT setval(pg_get_serial_sequence('incidents_call', 'id'), %s)", [self.next_id])
-            cur.execute("SELECT setval(pg_get_serial_sequence('diversion_handoffslip', 'id'), %s)", [self.slips + 1])
-        raw.commit()
-        raw.autocommit = True  # VACUUM cannot run in a transaction
-        with raw.cursor() as c:
-            c.execute("VACUUM ANALYZE incidents_call")
-            c.execute("VACUUM ANALYZE diversion_handoffslip")
+        while day <= self.end:
+            chunk_end = min(self.end, day + timedelta(days=9))
+            buf, sbuf = io.StringIO(), io.StringIO()
+            d = day
+            while d <= chunk_end:
+                self.day_rows(d, buf, sbuf)
+                d += timedelta(days=1)
+            copy_calls_and_slips(raw, buf.getvalue(), sbuf.getvalue())
+            day = chunk_end + timedelta(days=1)
+        set_sequences(raw, self.next_id, self.slips + 1)
+        vacuum_analyze(raw)
 
 
 # --- The same figures in plain SQL --------------------------------------------------------------------

@@ -38,6 +38,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from copyload import copy_calls_and_slips, set_sequences, vacuum_analyze
 from owndb import use_own_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,32 +132,16 @@ class Generator:
     def load(self, first: int, last: int):
         from django.db import connection
 
-        call_cols = ("id, call_id, received_at, caller_phone, caller_name, address, content, channel, micro_grid_id, "
-                     "status, created_at, suggestions, suggested_police, repeats, is_police, category_id, "
-                     "return_count, suggested_category_id, version, caller_key, classified_at")
-        slip_cols = ("id, year, number, call_id, category_id, department_id, status, instructions, issued_by_id, "
-                     "issued_at, deadline, notified_at, accepted_at, handler_name, returned_at, return_reason, "
-                     "result, completed_at, closed_at, close_reason, reopen_count")
         connection.ensure_connection()
         raw = connection.connection
         chunk = 200_000
         for start in range(first, last, chunk):
             calls, slips = io.StringIO(), io.StringIO()
             self.rows(start, min(last, start + chunk), calls, slips)
-            with raw.cursor() as c:
-                with c.copy(f"COPY incidents_call ({call_cols}) FROM STDIN") as cp:
-                    cp.write(calls.getvalue())
-                with c.copy(f"COPY diversion_handoffslip ({slip_cols}) FROM STDIN") as cp:
-                    cp.write(slips.getvalue())
-            raw.commit()
+            copy_calls_and_slips(raw, calls.getvalue(), slips.getvalue())
+        set_sequences(raw, self.calls + 1, self.slips + 1)
+        vacuum_analyze(raw)
         with raw.cursor() as c:
-            c.execute("SELECT setval(pg_get_serial_sequence('incidents_call', 'id'), %s)", [self.calls + 1])
-            c.execute("SELECT setval(pg_get_serial_sequence('diversion_handoffslip', 'id'), %s)", [self.slips + 1])
-        raw.commit()
-        raw.autocommit = True  # VACUUM cannot run in a transaction
-        with raw.cursor() as c:
-            c.execute("VACUUM ANALYZE incidents_call")
-            c.execute("VACUUM ANALYZE diversion_handoffslip")
             c.execute("CHECKPOINT")  # the load's dirty pages written now, not during the timings
         settle()
 
