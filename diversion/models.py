@@ -185,9 +185,9 @@ SLIP_OPEN_STATUSES = [SlipStatus.ISSUED, SlipStatus.ACCEPTED, SlipStatus.COMPLET
 
 
 # The department inbox's tabs by status (diversion.views.INBOX_TABS), each read from an index of its own.
-TODO = [SlipStatus.ISSUED, SlipStatus.REOPENED]
-DOING = [SlipStatus.ACCEPTED]
-DONE = [SlipStatus.COMPLETED, SlipStatus.CLOSED]
+INBOX_TO_ACCEPT = [SlipStatus.ISSUED, SlipStatus.REOPENED]
+INBOX_IN_PROGRESS = [SlipStatus.ACCEPTED]
+INBOX_COMPLETED = [SlipStatus.COMPLETED, SlipStatus.CLOSED]
 
 
 class HandoffSlip(models.Model):
@@ -247,12 +247,13 @@ class HandoffSlip(models.Model):
             models.Index(fields=["department", "-issued_at", "-id"], name="slip_dept_issued"),
             models.Index(fields=["-issued_at", "-id"], name="slip_issued"),
             *[index
-              for name, statuses, order in (("todo", TODO, ["deadline", "id"]), ("doing", DOING, ["deadline", "id"]))
+              for name, statuses, order in (("todo", INBOX_TO_ACCEPT, ["deadline", "id"]),
+                                            ("doing", INBOX_IN_PROGRESS, ["deadline", "id"]))
               for index in (models.Index(fields=["department", *order], name=f"slip_dept_{name}",
                                          condition=Q(status__in=statuses)),
                             models.Index(fields=order, name=f"slip_{name}", condition=Q(status__in=statuses)))],
             models.Index(fields=["department", "-completed_at", "-id"], name="slip_dept_done",
-                         condition=Q(status__in=DONE)),
+                         condition=Q(status__in=INBOX_COMPLETED)),
             # The centre's done tab, and the league table's slips completed after a period's end.
             models.Index(fields=["-completed_at", "-id"], name="slip_completed"),
             # The league table's slips still open past their deadline (supervision.scores): as few as are late.

@@ -24,7 +24,7 @@ from .forms import (
     ReturnForm,
     ReviewDecisionForm,
 )
-from .models import DOING, DONE, TODO, SlipStatus
+from .models import INBOX_COMPLETED, INBOX_IN_PROGRESS, INBOX_TO_ACCEPT, SlipStatus
 from .selectors import (
     callbacks_due,
     review_get,
@@ -41,9 +41,9 @@ SLIP_PARTS = ["stub", "department", "receipt"]
 # Each tab: its statuses and its order, read from an index in that order (HandoffSlip.Meta): the open ones
 # most urgent first, the done ones newest completion first, the returned newest first.
 INBOX_TABS = [
-    ("todo", gettext_lazy("To accept"), TODO, ("deadline", "id")),
-    ("doing", gettext_lazy("In progress"), DOING, ("deadline", "id")),
-    ("done", gettext_lazy("Completed"), DONE, ("-completed_at", "-id")),
+    ("todo", gettext_lazy("To accept"), INBOX_TO_ACCEPT, ("deadline", "id")),
+    ("doing", gettext_lazy("In progress"), INBOX_IN_PROGRESS, ("deadline", "id")),
+    ("done", gettext_lazy("Completed"), INBOX_COMPLETED, ("-completed_at", "-id")),
     ("returned", gettext_lazy("Returned"), [SlipStatus.RETURNED], ("-issued_at", "-id")),
 ]
 INBOX_PAGE = 50
