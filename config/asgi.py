@@ -6,6 +6,9 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Persistent connections are for the WSGI workers and Celery: under ASGI each request's sync work runs in
+# its own thread, which would leave one open connection per thread (Django's advice: disable them here).
+os.environ.setdefault("DB_CONN_MAX_AGE", "0")
 django_asgi = get_asgi_application()  # before anything imports models
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

@@ -95,7 +95,12 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
     try:
-        _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))
+        # A worker keeps its connection across requests (a new PostgreSQL connection costs about as much as
+        # an intake's queries), checked before reuse so a restarted database costs one failed check, not a
+        # failed request. The ASGI entry point (daphne) sets 0: Django keeps no connection across async
+        # requests' threads.
+        _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 300, minimum=0),
+                                    conn_health_checks=True)
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a database URL this app understands: {exc}") from None
 else:
@@ -211,7 +216,7 @@ if not re.fullmatch(r"[1-9]\d*/(s|sec|second|m|min|minute|h|hour|d|day)", API_TH
                                f"got {API_THROTTLE_RATE!r}")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -228,6 +233,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.schema.FenliuAutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
+# An API token with its user is remembered this long (core.authentication); a change to either forgets it.
+API_TOKEN_CACHE_SECONDS = env_int("API_TOKEN_CACHE_SECONDS", 30, minimum=0)
 # A JSON body is refused (400) above this size or nesting depth, before it is parsed (core.parsers).
 API_JSON_MAX_BYTES = env_int("API_JSON_MAX_BYTES", 1024 * 1024, minimum=1024)
 API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 32, minimum=2)
@@ -387,6 +394,9 @@ REPEAT_PLACE_HOURS = env_int("REPEAT_PLACE_HOURS", 2, minimum=1)
 # --- Routing engine (issue 7): compiled rules, the learned model -------------------------------
 # How often (seconds) a process asks the database whether the catalog or the active model changed.
 ROUTING_VERSION_CHECK_SECONDS = env_int("ROUTING_VERSION_CHECK_SECONDS", 5, minimum=0)
+# How often (seconds) a process asks the database whether the micro grids or the address list changed
+# (grids.spatial): a change saved in another process places calls within this time; in this one at once.
+GRID_CHECK_SECONDS = env_int("GRID_CHECK_SECONDS", 5, minimum=0)
 # The model's suggestion is used at or above this confidence (percent); below it the call is flagged.
 ROUTING_MODEL_THRESHOLD = env_int("ROUTING_MODEL_THRESHOLD_PERCENT", 60, minimum=0) / 100
 # Share of the model in the blended candidate score when it is used (percent).

@@ -10,6 +10,7 @@ import logging
 import math
 import re
 import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ class GridIndex:
     comes first in code order, so the answer never depends on the tree's internal order."""
 
     def __init__(self, ids: list[int], geoms: list):
+        self.codes: dict[int, str] = {}  # micro grid id -> code (filled by _build_index)
         self.ids = np.asarray(ids, dtype=np.int64)
         self.geoms = np.asarray(geoms, dtype=object)
         self.tree = shapely.STRtree(self.geoms)
@@ -210,26 +212,35 @@ class Gazetteer:
 
 
 class _Cached:
-    """One object per process, rebuilt when its stamp changes."""
+    """One object per process, rebuilt when its stamp changes. The stamp is read at most every
+    GRID_CHECK_SECONDS (intake places every call: it must not pay a query for it, issue 43); a change saved in
+    this process resets it at once (the signals in grids.apps), one made in another within that time."""
 
     def __init__(self, stamp, build):
         self._stamp_fn, self._build = stamp, build
         self._lock = threading.Lock()
         self._value = None
         self._stamp = None
+        self._checked_at = 0.0
 
     def get(self):
+        now = time.monotonic()
+        value = self._value
+        if value is not None and now - self._checked_at < settings.GRID_CHECK_SECONDS:
+            return value
         stamp = self._stamp_fn()
         with self._lock:
             if self._value is None or stamp != self._stamp:
                 self._value = self._build()
                 self._stamp = stamp
+            self._checked_at = now
             return self._value
 
     def reset(self):
         with self._lock:
             self._value = None
             self._stamp = None
+            self._checked_at = 0.0
 
 
 def _micro_grids():
@@ -243,7 +254,13 @@ def _grid_stamp():
 
 
 def _build_index() -> GridIndex:
-    return GridIndex.from_rows(_micro_grids().order_by("code").values_list("id", "boundary").iterator(2000))
+    from .models import Grid
+
+    index = GridIndex.from_rows(_micro_grids().order_by("code").values_list("id", "boundary").iterator(2000))
+    # Every micro grid's code, with a boundary or not (the gazetteer places by address into either): intake
+    # hands back the grid it placed a call in without reading it again.
+    index.codes = dict(Grid.objects.filter(level=Grid.Level.MICRO).values_list("id", "code"))
+    return index
 
 
 def _place_stamp():
@@ -300,18 +317,23 @@ def locate(*, lat: float | None, lon: float | None, address: str = "") -> Placem
 def place(lat: float | None = None, lon: float | None = None, address: str = ""):
     """Where a call is at intake: (its micro grid, the address-list Place its address matched), each None when
     not known; the Place only when the call has no point of its own. Never raises: a call is registered even
-    if placing it fails."""
+    if placing it fails. No query while the cached index is fresh: the grid comes back with its id and code
+    loaded (other fields load when read), the Place with its id."""
     from .models import Grid, Place
 
     try:
         placement = locate(lat=lat, lon=lon, address=address)
+        code = grid_index().codes.get(placement.grid_id) if placement.grid_id is not None else None
     except Exception:  # noqa: BLE001 - placing is a help, intake must not fail because of it
         logger.exception("placing a call failed")
         return None, None
     if placement.grid_id is None:
         return None, None
-    place = Place.objects.filter(pk=placement.place_id).first() if placement.place_id else None
-    return Grid.objects.filter(pk=placement.grid_id).first(), place
+    if code is None:  # not a micro grid the index knows (changed in another process meanwhile): read it
+        return Grid.objects.filter(pk=placement.grid_id).first(), Place.objects.filter(pk=placement.place_id).first()
+    grid = Grid.from_db(None, ["id", "code"], [placement.grid_id, code])
+    place = Place.from_db(None, ["id"], [placement.place_id]) if placement.place_id else None
+    return grid, place
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

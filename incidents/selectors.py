@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -65,38 +66,60 @@ def department_holds_call(user, call: Call) -> bool:
 def call_repeats(*, phone: str, address: str, received_at, category_code: str | None,
                  exclude_pk: int | None = None) -> dict:
     """Repeat checks for a call: the same phone recently, the same kind of matter at the same address,
-    an open slip for the same phone. Counts plus the ids of the calls behind them."""
-    from diversion.models import SLIP_OPEN_STATUSES, HandoffSlip
+    an open slip for the same phone. Counts plus the ids of the calls behind them.
 
-    short = received_at - timedelta(hours=settings.REPEAT_PHONE_SHORT_HOURS)
-    long = received_at - timedelta(days=settings.REPEAT_PHONE_LONG_DAYS)
-    place = received_at - timedelta(hours=settings.REPEAT_PLACE_HOURS)
-    others = Call.objects.exclude(pk=exclude_pk) if exclude_pk else Call.objects.all()
+    One query (intake pays for it on every call, issue 43): the four checks are branches of one UNION ALL,
+    each row tagged with its check and its position. Portable SQL (PostgreSQL and SQLite); each branch is
+    served by an index (caller_key, received_at), (address, received_at) and the slips' call key."""
+    from diversion.models import SLIP_OPEN_STATUSES, Category, HandoffSlip
+
+    at = connection.ops.adapt_datetimefield_value  # raw SQL: the backend's own form of a timestamp
+    short = at(received_at - timedelta(hours=settings.REPEAT_PHONE_SHORT_HOURS))
+    long = at(received_at - timedelta(days=settings.REPEAT_PHONE_LONG_DAYS))
+    place = at(received_at - timedelta(hours=settings.REPEAT_PLACE_HOURS))
+    received_at = at(received_at)
     # On the keyed hash, not the number: it finds the repeat after the number was anonymised.
     key = caller_key(phone)
-    same_phone = others.filter(caller_key=key, received_at__gte=long, received_at__lte=received_at)
-    counts = same_phone.aggregate(short=Count("id", filter=Q(received_at__gte=short)), long=Count("id"))
-    phone_calls = list(same_phone.order_by("-received_at").values_list("id", flat=True)[:20])
-
-    place_calls: list[int] = []
+    other = exclude_pk or 0  # ids start at 1: 0 excludes nothing
+    calls, slips, categories = Call._meta.db_table, HandoffSlip._meta.db_table, Category._meta.db_table
+    same_phone = "caller_key = %s AND received_at >= %s AND received_at <= %s AND id <> %s"
+    branches = [
+        (f"SELECT 'n' AS kind, 0 AS id, 0 AS pos, COALESCE(SUM(CASE WHEN received_at >= %s THEN 1 ELSE 0 END), 0)"
+         f" AS a, COUNT(*) AS b FROM {calls} WHERE {same_phone}", [short, key, long, received_at, other]),
+        (f"SELECT 'p' AS kind, id, ROW_NUMBER() OVER (ORDER BY received_at DESC, id DESC) AS pos, 0 AS a, 0 AS b"
+         f" FROM {calls} WHERE {same_phone} ORDER BY received_at DESC, id DESC LIMIT 20",
+         [key, long, received_at, other]),
+        (f"SELECT 's' AS kind, s.id, ROW_NUMBER() OVER (ORDER BY s.issued_at DESC, s.id DESC) AS pos, s.year AS a,"
+         f" s.number AS b FROM {slips} s JOIN {calls} c ON c.id = s.call_id WHERE c.caller_key = %s"
+         f" AND s.status IN ({', '.join(['%s'] * len(SLIP_OPEN_STATUSES))}) AND s.call_id <> %s"
+         f" ORDER BY s.issued_at DESC, s.id DESC LIMIT 10", [key, *SLIP_OPEN_STATUSES, other]),
+    ]
     if address and category_code:
-        place_calls = list(
-            others.filter(address=address, received_at__gte=place, received_at__lte=received_at)
-            .filter(Q(category__code=category_code) | Q(category__isnull=True, suggested_category__code=category_code))
-            .order_by("-received_at").values_list("id", flat=True)[:20]
-        )
-    open_slips = list(
-        HandoffSlip.objects.filter(call__caller_key=key, status__in=SLIP_OPEN_STATUSES)
-        .exclude(call_id=exclude_pk).order_by("-issued_at").values("id", "year", "number")[:10]
-    )
+        kind = f"SELECT id FROM {categories} WHERE code = %s"
+        branches.append((
+            f"SELECT 'a' AS kind, id, ROW_NUMBER() OVER (ORDER BY received_at DESC, id DESC) AS pos, 0 AS a, 0 AS b"
+            f" FROM {calls} WHERE address = %s AND received_at >= %s AND received_at <= %s AND id <> %s"
+            f" AND (category_id IN ({kind}) OR (category_id IS NULL AND suggested_category_id IN ({kind})))"
+            f" ORDER BY received_at DESC, id DESC LIMIT 20",
+            [address, place, received_at, other, category_code, category_code]))
+    sql = " UNION ALL ".join(f"SELECT kind, id, pos, a, b FROM ({branch}) AS r{i}"
+                             for i, (branch, _params) in enumerate(branches))
+    found: dict[str, list] = {"n": [], "p": [], "a": [], "s": []}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param for _branch, params in branches for param in params])
+        for kind, pk, pos, a, b in cursor.fetchall():
+            found[kind].append((pos, pk, a, b))
+    counts = found["n"][0] if found["n"] else (0, 0, 0, 0)
+    phone_calls = [pk for _pos, pk, _a, _b in sorted(found["p"])]
+    place_calls = [pk for _pos, pk, _a, _b in sorted(found["a"])]
     return {
-        "phone_24h": counts["short"],
-        "phone_7d": counts["long"],
+        "phone_24h": int(counts[2]),
+        "phone_7d": int(counts[3]),
         "phone_calls": phone_calls,
         "same_place_type_2h": len(place_calls),
         "place_calls": place_calls,
         "category": category_code or "",
-        "open_slips": [{"id": s["id"], "serial": f"{s['year']}-{s['number']:06d}"} for s in open_slips],
+        "open_slips": [{"id": pk, "serial": f"{year}-{number:06d}"} for _pos, pk, year, number in sorted(found["s"])],
     }
 
 

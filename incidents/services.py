@@ -62,53 +62,68 @@ def _same_content(call: Call, data: dict) -> bool:
 def call_intake(*, actor, data: dict) -> IntakeResult:
     """Register a call from the 110 system or a dispatcher. Idempotent on `call_id`: the same call again
     returns the stored one; the same id with different content raises Conflict. `data` is validated
-    (normalised phone, aware received_at). The 12345 platform's account transfers calls here too (issue 40)."""
+    (normalised phone, aware received_at). The 12345 platform's account transfers calls here too (issue 40).
+
+    Few round trips (issue 43): the suggested category and the micro grid come from this process's cached
+    catalog and grid index, the repeat checks are one query, and a new call is inserted without asking first
+    whether its id is known: the unique call id answers that, and only a resent call pays for the lookup."""
     if getattr(actor, "role", None) != Role.PLATFORM or not actor.is_active:
         _check_dispatcher(actor)
     try:
         validate_event_time(data["received_at"])
     except ValidationError as exc:
         raise DomainError(exc.messages[0], code=exc.code) from None
-    existing = Call.objects.filter(call_id=data["call_id"]).first()
-    if existing is not None:
-        if not _same_content(existing, data):
-            raise Conflict(_("Call %(id)s was already received with different content.") % {"id": data["call_id"]},
-                           code="call_id_conflict")
-        return IntakeResult(existing, False)
 
     suggestion = routing.suggest(data["content"], {"address": data.get("address", "")})
     top = suggestion.top
-    suggested_category = Category.objects.filter(code=top.code).first() if top else None
     repeats = call_repeats(phone=data["caller_phone"], address=data.get("address", ""),
                            received_at=data["received_at"], category_code=top.code if top else None)
-    if not data.get("micro_grid"):  # place it on its micro grid by point, else by address (grids.spatial)
-        grid, place = spatial.place(data.get("lat"), data.get("lon"), data.get("address", ""))
-        data = {**data, "micro_grid": grid, "place": place}
+    fields = {**data, "suggestions": suggestion.as_dict(), "suggested_police": suggestion.suggested_police,
+              "repeats": repeats, "suggested_category_id": _category_pk(top.code) if top else None,
+              "created_by": actor if getattr(actor, "is_authenticated", False) else None}
+    placed = not data.get("micro_grid")
+    if placed:  # place it on its micro grid by point, else by address (grids.spatial)
+        fields["micro_grid"], fields["place"] = spatial.place(data.get("lat"), data.get("lon"), data.get("address", ""))
     try:
-        with transaction.atomic():
-            call = Call.objects.create(
-                **data,
-                created_by=actor if getattr(actor, "is_authenticated", False) else None,
-                suggestions=suggestion.as_dict(),
-                suggested_category=suggested_category,
-                suggested_police=suggestion.suggested_police,
-                repeats=repeats,
-            )
-            audit_write(actor=actor, action="call_intake", obj=call, call=call, to_state=call.status,
-                        data={"channel": call.channel, "suggested": top.code if top else None,
-                              "suggested_police": suggestion.suggested_police, "decision": suggestion.decision})
-            # Mediation: a later call joins the dispute files that watch its caller or place.
-            outbox_put("mediation.calls_link", {"call": call.pk}, key=f"calls-link:{call.pk}")
+        call = _intake_write(actor, fields, suggestion)
     except IntegrityError:
-        # Another request registered the same call id between our check and insert.
         existing = Call.objects.filter(call_id=data["call_id"]).first()
         if existing is None:
-            raise
+            if not placed:
+                raise
+            # Not the call id: the grid or address entry it was placed in went away in another process
+            # since this one cached them. Place it again from fresh rows.
+            spatial.reset()
+            fields["micro_grid"], fields["place"] = spatial.place(data.get("lat"), data.get("lon"),
+                                                                  data.get("address", ""))
+            return IntakeResult(_intake_write(actor, fields, suggestion), True)
         if not _same_content(existing, data):
             raise Conflict(_("Call %(id)s was already received with different content.") % {"id": data["call_id"]},
                            code="call_id_conflict") from None
         return IntakeResult(existing, False)
     return IntakeResult(call, True)
+
+
+def _category_pk(code: str) -> int | None:
+    """The Category row of a suggested code: from the compiled catalog (no query), else the database (a code
+    the active catalog no longer holds, which a learned model may still name)."""
+    compiled = routing.current_rules().by_code.get(code)
+    if compiled is not None and compiled.pk is not None:
+        return compiled.pk
+    return Category.objects.filter(code=code).values_list("pk", flat=True).first()
+
+
+def _intake_write(actor, fields: dict, suggestion) -> Call:
+    """The call, its audit row and its outbox message, all or nothing."""
+    top = suggestion.top
+    with transaction.atomic():
+        call = Call.objects.create(**fields)
+        audit_write(actor=actor, action="call_intake", obj=call, call=call, to_state=call.status,
+                    data={"channel": call.channel, "suggested": top.code if top else None,
+                          "suggested_police": suggestion.suggested_police, "decision": suggestion.decision})
+        # Mediation: a later call joins the dispute files that watch its caller or place.
+        outbox_put("mediation.calls_link", {"call": call.pk}, key=f"calls-link:{call.pk}")
+    return call
 
 
 def _lock_call(call_pk: int) -> Call:

@@ -83,10 +83,14 @@ def _clear_cache():
 @pytest.fixture(autouse=True)
 def _reset_routing_cache():
     from diversion import routing
+    from grids import spatial
 
+    # The compiled rules, grid index and gazetteer are cached per process; rows roll back between tests.
     routing.catalog_reset()
+    spatial.reset()
     yield
     routing.catalog_reset()
+    spatial.reset()
 
 
 @pytest.fixture

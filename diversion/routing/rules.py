@@ -49,6 +49,7 @@ class CompiledCategory:
     department: str
     group: str
     police_conditions: str
+    pk: int | None = None  # the Category row: intake stores the suggestion without reading it again
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def compile_rules(version: int, categories, signals=(), divert_min_evidence: flo
     for cat in categories:
         cidx = len(compiled)
         compiled.append(CompiledCategory(cat.code, cat.name_zh, cat.default_department.code, cat.group.code,
-                                         cat.police_conditions))
+                                         cat.police_conditions, cat.pk))
         weights = cat.keyword_weights if isinstance(cat.keyword_weights, dict) else {}
         for w in cat.keywords or []:
             if isinstance(w, str) and w.strip():
