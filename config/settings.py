@@ -335,6 +335,8 @@ CHANNEL_LAYERS = {"default": {
 } if LIVE_REDIS_URL else {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 # Pages poll this often (seconds) while the live channel is down, and more slowly while it is up.
 LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 15, minimum=1)
+# A request waits at most this long (seconds) for the channel to take an event (core.live.send_now).
+LIVE_SEND_TIMEOUT_SECONDS = env_int("LIVE_SEND_TIMEOUT_SECONDS", 2, minimum=1)
 LIVE_POLL_SECONDS_WHEN_PUSHED = env_int("LIVE_POLL_SECONDS_WHEN_PUSHED", 120, minimum=1)
 # After Redis refused a publish, requests skip publishing this long (pages poll meanwhile).
 LIVE_RETRY_SECONDS = env_int("LIVE_RETRY_SECONDS", 10, minimum=0)
