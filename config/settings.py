@@ -113,6 +113,21 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # thread then use separate connections instead of one shared in-memory database that locks.
     _db.setdefault("TEST", {"NAME": str(VAR_DIR / "test.sqlite3")})
 DATABASES = {"default": _db}
+# A read replica for the review and report pages (core.replica): DATABASE_REPLICA_URL names it. Without one the
+# alias still exists (the same database, never used: REPLICA_READS is false), so code and tests see one shape.
+# Tests mirror it onto the test database.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+REPLICA_READS = bool(DATABASE_REPLICA_URL)
+if DATABASE_REPLICA_URL:
+    try:
+        _replica = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=_db.get("CONN_MAX_AGE", 0),
+                                         conn_health_checks=True)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_REPLICA_URL is not a database URL this app understands: {exc}") from None
+else:
+    _replica = {**_db}
+DATABASES["replica"] = {**_replica, "TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: login and API throttle counts. Local memory (one process) unless CACHE_URL names a Redis
@@ -273,6 +288,15 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 2, "socket_timeout": 5}
 # Where tasks go unless routed elsewhere (a test's worker listens on a queue of its own).
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# A queue per long job type (README "Growth past one machine"): with CELERY_QUEUES_BY_JOB=1 the daily review,
+# imports and model training go to queues of their own, each served by workers started with `-Q <queue>`, so a
+# year's rebuild never delays a notification. Off (the default), everything goes to the default queue.
+CELERY_QUEUES_BY_JOB = env_bool("CELERY_QUEUES_BY_JOB", False)
+CELERY_TASK_ROUTES = {
+    "incidents.review.tasks.*": {"queue": "review"},
+    "incidents.tasks.calls_import_*": {"queue": "imports"},
+    "diversion.tasks.routing_model_train": {"queue": "training"},
+} if CELERY_QUEUES_BY_JOB else {}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -395,6 +419,10 @@ REPEAT_PLACE_HOURS = env_int("REPEAT_PLACE_HOURS", 2, minimum=1)
 
 # --- Routing engine (issue 7): compiled rules, the learned model -------------------------------
 # How often (seconds) a process asks the database whether the catalog or the active model changed.
+# An import of historical calls keeps this many of its bad rows (line and reason) to show; it counts them all.
+IMPORT_ERRORS_KEPT = env_int("IMPORT_ERRORS_KEPT", 1000, minimum=10)
+# The largest export file the import page takes (bytes); the command reads any size.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 512 * 1024 * 1024, minimum=1024 * 1024)
 ROUTING_VERSION_CHECK_SECONDS = env_int("ROUTING_VERSION_CHECK_SECONDS", 5, minimum=0)
 # How often (seconds) a process asks the database whether the micro grids or the address list changed
 # (grids.spatial): a change saved in another process places calls within this time; in this one at once.

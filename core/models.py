@@ -87,6 +87,8 @@ class AuditAction(models.TextChoices):
     POLICE_FINISH = "police_finish", _("Police unit finished")
     POLICE_PUSH = "police_push", _("Call pushed to a workstation")
     PLACES_IMPORT = "places_import", _("Addresses imported")
+    CALLS_IMPORT_QUEUED = "calls_import_queued", _("Call import started")
+    CALLS_IMPORT = "calls_import", _("Calls imported")
     # Mediation
     DISPUTE_STATUS = "dispute_status", _("File status")
     DISPUTE_ASSIGN = "dispute_assign", _("Mediator assigned")

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.keyset import bounded_count, count_label, keyset_page
 from core.models import Role
+from core.replica import replica_view
 from core.roles import is_administrator, role_required
 
 from . import services
@@ -221,6 +222,7 @@ QUALITY_READERS = (Role.SUPERVISOR, Role.ADMIN)
 
 
 @role_required(*QUALITY_READERS)
+@replica_view
 def routing_quality(request):
     """Per week how often the suggestion was kept, the overrides by sub-category and every miss that matters
     (suggested diverting, kept with the police), newest first; the active models and a retrain button.

@@ -244,3 +244,68 @@ class DailyReview(models.Model):
     @staticmethod
     def scope_of(grid_id: int | None) -> str:
         return DailyReview.CITY if grid_id is None else f"grid-{grid_id}"
+
+
+class ReviewRollup(models.Model):
+    """One day's calls counted by micro grid and by large grid and hour: the daily review's long windows (the
+    hotspots' 30 days and the 30 before, the heat map's weeks) add these up instead of scanning the calls of
+    60 days for every day (issue 43). Built by `incidents.review.rollups`; a day's row is counted again when
+    its review is built, with the day before it, and by the backfill for every day it rebuilds."""
+
+    date = models.DateField(_("date"), unique=True)
+    # {"<micro grid id>": [large grid id or null, calls, non-police calls]}
+    grids = models.JSONField(_("calls by micro grid"), default=dict)
+    # {"<large grid id>" or "none": [calls in each hour 0–23]}
+    hours = models.JSONField(_("calls by large grid and hour"), default=dict)
+    built_at = models.DateTimeField(_("built at"))
+
+    class Meta:
+        verbose_name = _("daily review rollup")
+        verbose_name_plural = _("daily review rollups")
+
+    def __str__(self):
+        return str(self.date)
+
+
+class CallImport(models.Model):
+    """One import of a centre's historical 110 calls from a CSV or XLSX export (incidents.imports): the file as
+    uploaded, how its columns map to a call's fields, and what the import did. The file is kept under
+    var/imports until the import is done."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded: map the columns")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed: nothing was imported")
+
+    filename = models.CharField(_("file name"), max_length=200)
+    path = models.CharField(_("stored file"), max_length=300, blank=True)
+    encoding = models.CharField(_("encoding"), max_length=16, blank=True)
+    headers = models.JSONField(_("column names"), default=list)
+    mapping = models.JSONField(_("column mapping"), default=dict)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.UPLOADED)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    rows = models.PositiveIntegerField(_("rows read"), default=0)
+    imported = models.PositiveIntegerField(_("calls imported"), default=0)
+    existing = models.PositiveIntegerField(_("already there"), default=0)
+    bad = models.PositiveIntegerField(_("bad rows"), default=0)
+    # [[line, reason], …]: the first IMPORT_ERRORS_KEPT bad rows
+    errors = models.JSONField(_("bad rows"), default=list)
+    failure = models.TextField(_("why it failed"), blank=True)
+    # The imported calls' ids run from first_id to last_id (others' calls may be among them): the follow-up
+    # (grids, suggestions, reviews) works through that range.
+    first_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    last_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    followed_up_at = models.DateTimeField(_("grids and suggestions done at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("call import")
+        verbose_name_plural = _("call imports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.filename

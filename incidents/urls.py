@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .imports import views as imports
 
 urlpatterns = [
     path("dispatch/", views.workbench, name="dispatch-workbench"),
@@ -10,6 +11,9 @@ urlpatterns = [
     path("dispatch/calls/<int:pk>/claim/", views.call_claim, name="call-claim"),
     path("dispatch/calls/<int:pk>/release/", views.call_release, name="call-release"),
     path("calls/", views.call_list, name="call-list"),
+    path("imports/calls/", imports.import_list, name="call-imports"),
+    path("imports/calls/<int:pk>/", imports.import_detail, name="call-import"),
+    path("imports/calls/<int:pk>/progress/", imports.import_progress_partial, name="call-import-progress"),
     path("calls/new/", views.call_new, name="call-new"),
     path("calls/<int:pk>/", views.call_page, name="call-page"),
     path("calls/<int:pk>/phone/", views.call_reveal_phone, name="call-reveal-phone"),

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
 from core.models import Role
+from core.replica import replica_view
 from core.roles import role_required
 from core.times import day_start
 from incidents.retention import disclosures, export_audit
@@ -331,6 +332,7 @@ def disclosure_list(request):
 # --- League table and reports ----------------------------------------------------------------------------
 
 @role_required(*SUPERVISOR)
+@replica_view
 def league_table(request):
     kind, day = ReportKind.MONTHLY, timezone.localdate()
     # The selector shows the period the table is for, bound or not.
@@ -348,6 +350,7 @@ def league_table(request):
 
 
 @role_required(*SUPERVISOR)
+@replica_view
 def report_list(request):
     form = ReportGenerateForm(request.POST or None, initial={"kind": ReportKind.WEEKLY,
                                                              "day": timezone.localdate()})
@@ -360,6 +363,7 @@ def report_list(request):
 
 
 @role_required(*SUPERVISOR)
+@replica_view
 def report_detail(request, pk):
     report = get_object_or_404(Report, pk=pk)
     return render(request, "supervision/report.html", {"report": report, "data": report.data,
@@ -368,6 +372,7 @@ def report_detail(request, pk):
 
 
 @role_required(*SUPERVISOR)
+@replica_view
 def report_export(request, pk):
     report = get_object_or_404(Report, pk=pk)
     response = HttpResponse(report_xlsx(report),

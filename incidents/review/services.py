@@ -23,6 +23,9 @@ from core.times import day_start
 
 from ..models import Call, DailyReview
 from . import selectors as sel
+from .rollups import Rollups
+from .rollups import grid_windows as rollup_grid_windows
+from .rollups import heat_by_hour as rollup_heat_by_hour
 
 VERSION = 1
 CITY = DailyReview.CITY
@@ -76,10 +79,13 @@ def _named(d: dict | None, **extra) -> dict:
     return {"id": d["id"], "code": d["code"], "name_zh": d["name_zh"], "name_en": d["name_en"], **extra}
 
 
-def build_figures(day: date, *, now=None) -> dict[str, dict]:
-    """{scope: figures} for the day. `now` decides what counts as overdue (default: the time of the build)."""
+def build_figures(day: date, *, now=None, rollups: Rollups | None = None) -> dict[str, dict]:
+    """{scope: figures} for the day. `now` decides what counts as overdue (default: the time of the build).
+    `rollups`: the run's daily rollups (incidents.review.rollups), shared by the days a backfill builds."""
     now = now or timezone.now()
     w = sel.Window(day)
+    rollups = rollups if rollups is not None else Rollups()
+    rollups.fresh.update(d for d in (day, day - timedelta(days=1)) if d not in rollups.known)
     cats, groups, depts = _catalog()
     grids = _grids()
     large_ids = [g["id"] for g in grids.values() if g["level"] == "large"]
@@ -163,8 +169,8 @@ def build_figures(day: date, *, now=None) -> dict[str, dict]:
 
     _repeats(w, sc, out, cats)
     _clusters(w, sc, out, cats, grids)
-    _grid_figures(w, sc, out, grids, groups)
-    _hours(w, sc, out)
+    _grid_figures(w, sc, out, grids, groups, rollups)
+    _hours(w, sc, out, rollups)
     _compare(day, sc, out)
 
     thresholds = {"repeat_day_calls": settings.REVIEW_REPEAT_DAY_CALLS,
@@ -238,11 +244,11 @@ def _trend(now, before):
     return "up" if now > before else "down" if now < before else "flat"
 
 
-def _grid_figures(w, sc, out, grids, groups):
+def _grid_figures(w, sc, out, grids, groups, rollups):
     threshold = settings.REVIEW_HOTSPOT_CALLS
     hot = defaultdict(lambda: {name: [] for name in sel.HOTSPOT_WINDOWS})
     micro = defaultdict(dict)
-    for r in sel.grid_windows(w):
+    for r in rollup_grid_windows(w, rollups):
         g = grids.get(r["micro_grid_id"], {})
         for k in sc.targets(r["large"]):
             if r["today"]:
@@ -280,10 +286,10 @@ def _grid_figures(w, sc, out, grids, groups):
         out[k]["heat_grid"] = {"groups": [_named(groups.get(gid)) for gid in used], "rows": rows}
 
 
-def _hours(w, sc, out):
+def _hours(w, sc, out, rollups):
     heat = {k: [[0] * 24 for _ in range(7)] for k in sc.keys}
     today = {k: [0] * 24 for k in sc.keys}
-    for r in sel.heat_by_hour(w):
+    for r in rollup_heat_by_hour(w, rollups):
         for k in sc.targets(r["large"]):
             heat[k][r["weekday"] - 1][r["hour"]] += r["calls"]
             today[k][r["hour"]] += r["today"]
@@ -335,10 +341,10 @@ def _upsert(rows: list[DailyReview]) -> None:
                               for r in rows])
 
 
-def daily_review_build(*, day: date, actor=None, now=None) -> list[DailyReview]:
+def daily_review_build(*, day: date, actor=None, now=None, rollups: Rollups | None = None) -> list[DailyReview]:
     """Build and store the day's review for the city and every large grid, replacing what was stored for
     that day. actor None = the nightly job. Returns the stored rows, the city first."""
-    figures = build_figures(day, now=now)
+    figures = build_figures(day, now=now, rollups=rollups)
     built_at = timezone.now()
     rows = [DailyReview(date=day, scope=DailyReview.scope_of(None if k == CITY else k),
                         grid_id=None if k == CITY else k, data=data, built_at=built_at,
@@ -421,10 +427,12 @@ def daily_reviews_backfill(*, today: date | None = None, budget_seconds: float |
     built = 0
     try:
         state = backfill_state(today=today)
+        # Every day to rebuild is counted again before a window uses it (its calls changed); each once.
+        rollups = Rollups(fresh=state.due)
         for day in state.due:
             if day in state.missing and DailyReview.objects.filter(date=day, scope=CITY).exists():
                 continue  # built meanwhile (on demand)
-            daily_review_build(day=day)
+            daily_review_build(day=day, rollups=rollups)
             built += 1
             if budget_seconds is not None and time.monotonic() - started >= budget_seconds:
                 break

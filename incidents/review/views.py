@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.models import Role
+from core.replica import replica_view
 from core.roles import role_required
 from core.times import day_param
 
@@ -52,6 +53,7 @@ def review_get(day: date, scope: str) -> DailyReview | None:
 
 
 @role_required(*REVIEWERS)
+@replica_view
 def review_dashboard(request):
     day = _day(request) if request.GET.get("date") else _latest_built_day()
     scope = _scope(request)
@@ -87,6 +89,7 @@ def review_build(request):
 
 
 @role_required(*REVIEWERS)
+@replica_view
 def review_calls_view(request):
     day, scope = _day(request), _scope(request)
     key = request.GET.get("key", "calls")
@@ -105,6 +108,7 @@ def review_calls_view(request):
 
 
 @role_required(*REVIEWERS)
+@replica_view
 def review_map_data(request):
     """The day's calls per micro grid, in the shape static/js/grid_map.js draws."""
     from grids.models import Grid
@@ -132,6 +136,7 @@ def _export_name(review: DailyReview, ext: str) -> str:
 
 
 @role_required(*REVIEWERS)
+@replica_view
 def review_export_xlsx(request):
     review = review_get(_day(request), _scope(request))
     if review is None:
@@ -145,6 +150,7 @@ def review_export_xlsx(request):
 
 
 @role_required(*REVIEWERS)
+@replica_view
 def review_export_pdf(request):
     review = review_get(_day(request), _scope(request))
     if review is None:

@@ -27,6 +27,7 @@ from diversion.supervision.services import meeting_action_add, meeting_convene, 
 from grids.models import Grid, PatrolPoint, Team, Unit
 from grids.services import hotspot_open
 from incidents import services as call_services
+from incidents.models import CallImport
 from incidents.review.services import daily_review_build
 from mediation import services as mediation_services
 from mediation.models import FollowUpVisit, Mediator, MemberKind
@@ -233,6 +234,10 @@ MATRIX = {
     "mediation/visits/<int:pk>/": post(allow(400, MED_1, mediator_2=404), pk="visit_1"),
     # the daily review
     "review/": get(allow(200, *CENTRE), query=TODAY),
+    # Importing historical calls (issue 43): the centre's supervisors.
+    "imports/calls/": get(allow(200, SUPERVISOR)),
+    "imports/calls/<int:pk>/": get(allow(200, SUPERVISOR), pk="call_import"),
+    "imports/calls/<int:pk>/progress/": get(allow(200, SUPERVISOR), pk="call_import"),
     "review/backfill/": get(allow(200, *CENTRE)),
     "review/build/": post(allow(302, *CENTRE)),
     "review/calls/": get(allow(200, *CENTRE), query=TODAY),
@@ -415,6 +420,8 @@ def _build_world() -> dict:
             "action_a": action_a.pk, "report": report.pk, "hotspot": hotspot.pk,
             "patrol_point": patrol_point.pk, "file_1": file_1.pk, "review": review.pk,
             "file_closed_1": file_closed_1.pk, "visit_1": visit_1.pk, "today": today.isoformat(),
+            "call_import": CallImport.objects.create(filename="export.csv", headers=["接警编号"], status="done",
+                                                     rows=1, imported=1).pk,
         },
     }
 

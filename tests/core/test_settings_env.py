@@ -11,7 +11,7 @@ from config.env import env_bool, env_int, env_list, env_str
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Variables the settings module reads that could leak in from the shell or CI and change the outcome.
 _SETTINGS_VARS = ("DATABASE_URL", "TIME_ZONE", "DEBUG", "CELERY_BROKER_URL", "REDIS_URL", "DB_CONN_MAX_AGE",
-                  "LIVE_REDIS_URL", "LIVE_PREFIX")
+                  "LIVE_REDIS_URL", "LIVE_PREFIX", "DATABASE_REPLICA_URL")
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("1", True), ("true", True), (" Yes ", True), ("ON", True),
@@ -101,6 +101,42 @@ def test_a_postgres_database_url_gives_the_postgresql_engine(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["django.db.backends.postgresql", "x", "127.0.0.1", "5432"]
+
+
+def test_a_web_process_keeps_its_connection_and_checks_it_before_reuse(tmp_path):
+    show = "d = settings.DATABASES['default']; print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
+    wsgi = _load_settings(tmp_path, show, DATABASE_URL="postgres://postgres@127.0.0.1:5432/x")
+    assert wsgi.returncode == 0, wsgi.stderr
+    assert wsgi.stdout.split() == ["300", "True"]
+    # The ASGI entry point (daphne) keeps none: each async request's sync work runs in a thread of its own.
+    clean = {k: v for k, v in os.environ.items() if k not in _SETTINGS_VARS}
+    asgi = subprocess.run([sys.executable, "-c", "import config.asgi; from django.conf import settings; " + show],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
+                          env={**clean, "FENLIU_VAR_DIR": str(tmp_path / "var"),
+                               "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x"})
+    assert asgi.returncode == 0, asgi.stderr
+    assert asgi.stdout.split()[:1] == ["0"]
+
+
+def test_a_replica_url_adds_the_replica_and_turns_its_reads_on(tmp_path):
+    show = "r = settings.DATABASES['replica']; print(r['HOST'], r['NAME'], settings.REPLICA_READS)"
+    with_replica = _load_settings(tmp_path, show, DATABASE_URL="postgres://postgres@127.0.0.1:5432/x",
+                                  DATABASE_REPLICA_URL="postgres://postgres@10.0.0.2:5432/x")
+    assert with_replica.returncode == 0, with_replica.stderr
+    assert with_replica.stdout.split() == ["10.0.0.2", "x", "True"]
+    without = _load_settings(tmp_path, show, DATABASE_URL="postgres://postgres@127.0.0.1:5432/x")
+    assert without.stdout.split() == ["127.0.0.1", "x", "False"]
+
+
+def test_long_jobs_go_to_queues_of_their_own_when_asked(tmp_path):
+    show = ("from config.celery import app; route = app.amqp.router.route; "
+            "print(*[route({}, name)['queue'].name for name in ('incidents.review.tasks.daily_reviews_backfill', "
+            "'incidents.tasks.calls_import_run', 'diversion.tasks.routing_model_train', 'core.tasks.outbox_relay')])")
+    by_job = _load_settings(tmp_path, show, CELERY_QUEUES_BY_JOB="1")
+    assert by_job.returncode == 0, by_job.stderr
+    assert by_job.stdout.split() == ["review", "imports", "training", "celery"]
+    one = _load_settings(tmp_path, show)
+    assert one.stdout.split() == ["celery"] * 4
 
 
 def test_without_a_database_url_it_uses_the_embedded_sqlite_file(tmp_path):
