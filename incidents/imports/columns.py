@@ -72,7 +72,7 @@ _CN_TIME = re.compile(r"^\s*(\d{4})\D{1,3}(\d{1,2})\D{1,3}(\d{1,2})\D{0,3}?\s*(?
                       r"(?:\D{1,3}(\d{1,2}))?(?:\D{0,3}?\.\d+)?)?\D{0,3}$")
 
 
-def parse_time(value) -> datetime:
+def parse_time(value, zone=None) -> datetime:
     """An export's time: a spreadsheet date, ISO 8601 (with or without an offset), or the usual Chinese forms
     (2024/4/11 23:35, 2024年4月11日 23时35分59秒). A time without an offset is local time (TIME_ZONE)."""
     if isinstance(value, datetime):
@@ -94,58 +94,62 @@ def parse_time(value) -> datetime:
                 moment = datetime(y, mo, d, h, mi, s)
             except ValueError:
                 raise RowError(_("“%(value)s” is not a time") % {"value": text[:40]}) from None
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone) if zone is not None else timezone.make_aware(moment)
     return moment
 
 
 class RowReader:
-    """Reads the mapped cells of one row into the values a call is stored with, or raises RowError."""
+    """Reads the mapped cells of one row into the values a call is stored with, or raises RowError. Called once
+    per row of files with millions: the column positions and the time zone are looked up once."""
 
     def __init__(self, headers: list[str], mapping: dict[str, str]):
         index = {h: i for i, h in reversed(list(enumerate(headers)))}
         self.columns = {field: index[name] for field, name in mapping.items() if name and name in index}
-        self.width = len(headers)
+        self.positions = [self.columns.get(field) for field in FIELDS]
         self.earliest = timezone.make_aware(datetime.combine(earliest_day(), time.min))
         self.latest = timezone.now() + timedelta(minutes=settings.EVENT_TIME_MAX_AHEAD_MINUTES)
+        self.zone = timezone.get_current_timezone()
 
-    def cell(self, row, field):
-        i = self.columns.get(field)
-        if i is None or i >= len(row):
-            return ""
-        value = row[i]
-        if value is None:
-            return ""
-        return value if isinstance(value, datetime | date) else str(value).strip()
+    def cells(self, row) -> list:
+        out = []
+        width = len(row)
+        for i in self.positions:
+            value = row[i] if i is not None and i < width else None
+            if value is None:
+                out.append("")
+            elif isinstance(value, str):
+                out.append(value.strip())
+            elif isinstance(value, datetime | date):
+                out.append(value)
+            else:
+                out.append(str(value).strip())
+        return out
 
     def read(self, row) -> dict:
-        call_id = self.cell(row, "call_id")
+        call_id, when, content, phone, name, address, lat, lon, police = self.cells(row)
         if not call_id:
             raise RowError(_("no 110 call id"))
         if len(call_id) > 64:
             raise RowError(_("the 110 call id is longer than 64 characters"))
-        received_at = parse_time(self.cell(row, "received_at"))
+        received_at = parse_time(when, self.zone)
         if not self.earliest <= received_at <= self.latest:
             raise RowError(_("the time %(value)s is out of range (%(first)s to now)") % {
                 "value": received_at.isoformat(), "first": earliest_day().isoformat()})
-        content = self.cell(row, "content")
         if not content:
             raise RowError(_("no content"))
         if len(content) > CONTENT_MAX_CHARS:
             raise RowError(_("the content is longer than %(n)d characters") % {"n": CONTENT_MAX_CHARS})
-        phone = self.cell(row, "caller_phone")
         if phone:
             try:
                 phone = phone_normalise(phone)
             except ValidationError as exc:
                 raise RowError(_("caller phone: %(reason)s") % {"reason": exc.messages[0]}) from None
-        name, address = self.cell(row, "caller_name"), self.cell(row, "address")
         if len(name) > 64:
             raise RowError(_("the caller name is longer than 64 characters"))
         if len(address) > 200:
             raise RowError(_("the address is longer than 200 characters"))
-        lat, lon = self._point(self.cell(row, "lat"), self.cell(row, "lon"))
-        police = self.cell(row, "is_police")
+        lat, lon = self._point(lat, lon)
         if police:
             flag = police.lower()
             if flag not in YES and flag not in NO:
