@@ -51,6 +51,7 @@ class Rollups:
     def __init__(self, fresh=()):
         self.fresh = set(fresh)
         self.known: dict[date, dict] = {}
+        self.windows: _Windows | None = None  # the hotspot windows of the last day built
 
     def days(self, last: date, count: int) -> list[dict]:
         """The rollups of the `count` days ending with `last`, oldest first."""
@@ -64,26 +65,68 @@ class Rollups:
         return [self.known[d] for d in wanted]
 
 
-def grid_windows(w: sel.Window, rollups: Rollups) -> list[dict]:
-    """As selectors.grid_windows, from the rollups: (large, micro) → the day's calls, and non-police calls in
-    each hotspot window and the window before it, for micro grids with any call in the last 60 days."""
-    longest = max(sel.HOTSPOT_WINDOWS.values())
-    days = rollups.days(w.day, 2 * longest)  # oldest first: the day itself is the last
-    rows: dict[str, dict] = {}
-    for age, rollup in enumerate(reversed(days)):  # age 0: the day itself
+def _membership(age: int) -> tuple:
+    """Which counts a day at `age` (0: the day itself) feeds: (any call in the span, today, then each hotspot
+    window and the window before it)."""
+    span = 2 * max(sel.HOTSPOT_WINDOWS.values())
+    feeds = [0 <= age < span, age == 0]
+    for length in sel.HOTSPOT_WINDOWS.values():
+        feeds += [0 <= age < length, length <= age < 2 * length]
+    return tuple(feeds)
+
+
+class _Windows:
+    """Per micro grid, the counts of the windows ending on `day`: [large, any, today, then each window and
+    the one before it]. Moving it by a day touches only the few days that enter or leave a window."""
+
+    def __init__(self, day: date, rollups: "Rollups"):
+        self.day = day
+        self.counts: dict[str, list] = {}
+        span = 2 * max(sel.HOTSPOT_WINDOWS.values())
+        for age, rollup in enumerate(reversed(rollups.days(day, span))):
+            self._apply(rollup, _membership(age), 1)
+
+    def _apply(self, rollup: dict, feeds: tuple, sign: int) -> None:
+        if not any(feeds):
+            return
+        slots = [(i, i >= 2) for i, on in enumerate(feeds) if on]  # (slot, counts non-police calls)
+        width = len(feeds)
         for micro, (large, calls, non_police) in rollup["grids"].items():
-            row = rows.get(micro)
+            row = self.counts.get(micro)
             if row is None:
-                row = rows[micro] = {"micro_grid_id": int(micro), "large": large, "today": 0,
-                                     **{f"{n}{s}": 0 for n in sel.HOTSPOT_WINDOWS for s in ("", "_before")}}
-            if age == 0:
-                row["today"] = calls
-            for name, length in sel.HOTSPOT_WINDOWS.items():
-                if age < length:
-                    row[name] += non_police
-                elif age < 2 * length:
-                    row[f"{name}_before"] += non_police
-    return list(rows.values())
+                row = self.counts[micro] = [large, *([0] * width)]
+            for i, non in slots:
+                row[1 + i] += sign * (non_police if non else calls)
+
+    def move(self, day: date, rollups: "Rollups") -> None:
+        span = 2 * max(sel.HOTSPOT_WINDOWS.values())
+        first = min(day, self.day) - timedelta(days=span)
+        for k in range(abs((day - self.day).days) + span + 1):
+            d = first + timedelta(days=k)
+            before, after = _membership((self.day - d).days), _membership((day - d).days)
+            if before != after:
+                rollup = rollups.days(d, 1)[0]
+                self._apply(rollup, before, -1)
+                self._apply(rollup, after, 1)
+        self.day = day
+
+    def rows(self) -> list[dict]:
+        names = [f"{n}{s}" for n in sel.HOTSPOT_WINDOWS for s in ("", "_before")]
+        return [{"micro_grid_id": int(micro), "large": row[0], "today": row[2],
+                 **dict(zip(names, row[3:], strict=True))} for micro, row in self.counts.items() if row[1] > 0]
+
+
+def grid_windows(w: sel.Window, rollups: "Rollups") -> list[dict]:
+    """As selectors.grid_windows, from the rollups: (large, micro) → the day's calls, and non-police calls in
+    each hotspot window and the window before it, for micro grids with any call in the last 60 days. A run
+    that builds consecutive days (the backfill, a year's rebuild) moves the windows by a day instead of adding
+    up 60 days again."""
+    state = rollups.windows
+    if state is not None and abs((w.day - state.day).days) == 1:
+        state.move(w.day, rollups)
+    else:
+        state = rollups.windows = _Windows(w.day, rollups)
+    return state.rows()
 
 
 def heat_by_hour(w: sel.Window, rollups: Rollups) -> list[dict]:

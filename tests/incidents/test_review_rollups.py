@@ -48,6 +48,15 @@ def test_the_rollups_give_the_figures_counting_the_calls_gives(two_months, day):
     assert sorted(map(_key, rollups.heat_by_hour(w, memo))) == sorted(map(_key, selectors.heat_by_hour(w)))
 
 
+@pytest.mark.parametrize("step", [1, -1], ids=["forward", "backward"])
+def test_windows_moved_a_day_at_a_time_give_the_same_figures(two_months, step):
+    memo = rollups.Rollups()
+    days = [DAY - timedelta(days=k) for k in range(40)]  # across the 30-day windows' edges
+    for day in days if step == -1 else reversed(days):
+        w = selectors.Window(day)
+        assert sorted(map(_key, rollups.grid_windows(w, memo))) == sorted(map(_key, selectors.grid_windows(w))), day
+
+
 def test_a_year_rebuild_counts_each_day_once(two_months, monkeypatch):
     counted = []
     real = rollups.day_rollup
