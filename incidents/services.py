@@ -79,7 +79,7 @@ def call_intake(*, actor, data: dict) -> IntakeResult:
     repeats = call_repeats(phone=data["caller_phone"], address=data.get("address", ""),
                            received_at=data["received_at"], category_code=top.code if top else None)
     fields = {**data, "suggestions": suggestion.as_dict(), "suggested_police": suggestion.suggested_police,
-              "repeats": repeats, "suggested_category_id": _category_pk(top.code) if top else None,
+              "repeats": repeats, "suggested_category_id": suggested_category_pk(top.code) if top else None,
               "created_by": actor if getattr(actor, "is_authenticated", False) else None}
     placed = not data.get("micro_grid")
     if placed:  # place it on its micro grid by point, else by address (grids.spatial)
@@ -104,7 +104,7 @@ def call_intake(*, actor, data: dict) -> IntakeResult:
     return IntakeResult(call, True)
 
 
-def _category_pk(code: str) -> int | None:
+def suggested_category_pk(code: str) -> int | None:
     """The Category row of a suggested code: from the compiled catalog (no query), else the database (a code
     the active catalog no longer holds, which a learned model may still name)."""
     compiled = routing.current_rules().by_code.get(code)

@@ -336,7 +336,7 @@ def import_follow_up(pk: int, *, batch: int = 2000) -> int:
     from diversion import routing
     from grids import spatial
     from incidents.review.services import review_backfill_queue
-    from incidents.services import _category_pk
+    from incidents.services import suggested_category_pk
 
     record = CallImport.objects.get(pk=pk)
     if record.first_id is None:
@@ -351,7 +351,7 @@ def import_follow_up(pk: int, *, batch: int = 2000) -> int:
             top = suggestion.top
             call.suggestions = suggestion.as_dict()
             call.suggested_police = suggestion.suggested_police
-            call.suggested_category_id = _category_pk(top.code) if top else None
+            call.suggested_category_id = suggested_category_pk(top.code) if top else None
             if call.micro_grid_id is None:
                 grid, place = spatial.place(call.lat, call.lon, call.address)
                 call.micro_grid_id = grid.pk if grid else None
