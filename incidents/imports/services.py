@@ -238,6 +238,20 @@ def import_run(*, actor, record: CallImport, progress=None) -> CallImport:
     return record
 
 
+def _good_rows(reader, data, tally, report):
+    """(line, values) of each row the mapping reads; the others are counted and kept as bad. Reports progress
+    every PROGRESS_EVERY rows and once at the end."""
+    for line, cells in data:
+        tally.rows += 1
+        try:
+            yield line, reader.read(cells)
+        except RowError as exc:
+            tally.refuse(line, str(exc))
+        if tally.rows % PROGRESS_EVERY == 0:
+            report(tally)
+    report(tally)
+
+
 def _history_values(actor) -> dict:
     return {"channel": Channel.PHONE, "status": CallStatus.CLOSED,
             "created_by_id": actor.pk if getattr(actor, "is_authenticated", False) else None}
@@ -253,19 +267,10 @@ def _load_postgres(reader, data, tally, report, actor) -> tuple[int, int | None,
                        "caller_phone text, caller_name text, caller_key text, address text, lat double precision, "
                        "lon double precision, content text, is_police boolean) ON COMMIT DROP")
         with cursor.cursor.copy(f"COPY call_import_rows ({', '.join(STAGING)}) FROM STDIN") as copy:
-            for line, cells in data:
-                tally.rows += 1
-                try:
-                    v = reader.read(cells)
-                except RowError as exc:
-                    tally.refuse(line, str(exc))
-                else:
-                    tally.good += 1
-                    copy.write_row((line, v["call_id"], v["received_at"], v["caller_phone"], v["caller_name"],
-                                    v["caller_key"], v["address"], v["lat"], v["lon"], v["content"], v["is_police"]))
-                if tally.rows % PROGRESS_EVERY == 0:
-                    report(tally)
-        report(tally)
+            for line, v in _good_rows(reader, data, tally, report):
+                tally.good += 1
+                copy.write_row((line, v["call_id"], v["received_at"], v["caller_phone"], v["caller_name"],
+                                v["caller_key"], v["address"], v["lat"], v["lon"], v["content"], v["is_police"]))
         read_at = time.monotonic()
         cursor.execute("DELETE FROM call_import_rows r USING (SELECT call_id, min(line) AS first FROM call_import_rows "
                        "GROUP BY call_id HAVING count(*) > 1) d WHERE r.call_id = d.call_id AND r.line > d.first "
@@ -304,13 +309,7 @@ def _load_batches(reader, data, tally, report, actor, batch: int = 2000) -> tupl
         ids.extend(c.pk for c in new if c.pk is not None)
         pending.clear()
 
-    for line, cells in data:
-        tally.rows += 1
-        try:
-            v = reader.read(cells)
-        except RowError as exc:
-            tally.refuse(line, str(exc))
-            continue
+    for line, v in _good_rows(reader, data, tally, report):
         first = seen.setdefault(v["call_id"], line)
         if first != line:
             tally.refuse(line, _("the same 110 call id as line %(line)d") % {"line": first})
@@ -319,11 +318,8 @@ def _load_batches(reader, data, tally, report, actor, batch: int = 2000) -> tupl
         pending.append(v)
         if len(pending) >= batch:
             flush()
-        if tally.rows % PROGRESS_EVERY == 0:
-            report(tally)
     if pending:
         flush()
-    report(tally)
     return inserted, min(ids, default=None), max(ids, default=None)
 
 
