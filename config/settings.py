@@ -417,12 +417,14 @@ REPEAT_PHONE_SHORT_HOURS = env_int("REPEAT_PHONE_SHORT_HOURS", 24, minimum=1)
 REPEAT_PHONE_LONG_DAYS = env_int("REPEAT_PHONE_LONG_DAYS", 7, minimum=1)
 REPEAT_PLACE_HOURS = env_int("REPEAT_PLACE_HOURS", 2, minimum=1)
 
-# --- Routing engine (issue 7): compiled rules, the learned model -------------------------------
-# How often (seconds) a process asks the database whether the catalog or the active model changed.
+# --- Importing historical calls (issue 43) ---------------------------------------------------------
 # An import of historical calls keeps this many of its bad rows (line and reason) to show; it counts them all.
 IMPORT_ERRORS_KEPT = env_int("IMPORT_ERRORS_KEPT", 1000, minimum=10)
 # The largest export file the import page takes (bytes); the command reads any size.
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 512 * 1024 * 1024, minimum=1024 * 1024)
+
+# --- Routing engine (issue 7): compiled rules, the learned model -------------------------------
+# How often (seconds) a process asks the database whether the catalog or the active model changed.
 ROUTING_VERSION_CHECK_SECONDS = env_int("ROUTING_VERSION_CHECK_SECONDS", 5, minimum=0)
 # How often (seconds) a process asks the database whether the micro grids or the address list changed
 # (grids.spatial): a change saved in another process places calls within this time; in this one at once.
