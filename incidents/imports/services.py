@@ -49,8 +49,7 @@ def imports_dir() -> Path:
 
 
 def can_import(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and user.is_active
-                and (user.is_superuser or user.has_role(Role.SUPERVISOR)))
+    return bool(getattr(user, "is_authenticated", False) and user.has_role(Role.SUPERVISOR))
 
 
 def _check(actor) -> None:
@@ -75,12 +74,9 @@ def import_upload(*, actor, upload, filename: str, encoding: str = "") -> CallIm
     try:
         rows = Rows(path, encoding=encoding)
         headers, _data = rows.open()
-    except (FileError, UnicodeDecodeError) as exc:
+    except FileError:
         path.unlink(missing_ok=True)
-        if isinstance(exc, FileError):
-            raise
-        raise FileError(_("The file is not valid %(encoding)s text.") % {"encoding": encoding},
-                        code="bad_encoding") from None
+        raise
     return CallImport.objects.create(filename=filename[:200], path=str(path), encoding=rows.encoding,
                                      headers=headers, mapping=guess_mapping(headers),
                                      created_by=actor if getattr(actor, "is_authenticated", False) else None)
@@ -94,6 +90,16 @@ def mapping_errors(headers: list[str], mapping: dict[str, str]) -> list[str]:
                  for f, name in mapping.items() if f in FIELDS and name and name not in headers]
     problems += [_("Unknown field “%(field)s”.") % {"field": f} for f in mapping if f not in FIELDS]
     return problems
+
+
+def _check_mapping(headers: list[str], mapping: dict[str, str]) -> None:
+    problems = mapping_errors(headers, mapping)
+    if problems:
+        raise DomainError(" ".join(problems), code="bad_mapping")
+
+
+def _duplicate(first: int) -> str:
+    return _("the same 110 call id as line %(line)d") % {"line": first}
 
 
 @dataclass
@@ -119,7 +125,7 @@ def import_preview(record: CallImport, mapping: dict[str, str] | None = None, *,
             values = reader.read(cells)
             first = seen.setdefault(values["call_id"], line)
             if first != line:
-                raise RowError(_("the same 110 call id as line %(line)d") % {"line": first})
+                raise RowError(_duplicate(first))
         except RowError as exc:
             preview.rows.append({"line": line, "values": None, "cells": [], "error": str(exc)})
         else:
@@ -132,9 +138,7 @@ def import_preview(record: CallImport, mapping: dict[str, str] | None = None, *,
 def import_set_mapping(*, actor, record: CallImport, mapping: dict[str, str]) -> CallImport:
     _check(actor)
     mapping = {f: name for f, name in mapping.items() if name}
-    problems = mapping_errors(record.headers, mapping)
-    if problems:
-        raise DomainError(" ".join(problems), code="bad_mapping")
+    _check_mapping(record.headers, mapping)
     record.mapping = mapping
     record.save(update_fields=["mapping"])
     return record
@@ -143,9 +147,7 @@ def import_set_mapping(*, actor, record: CallImport, mapping: dict[str, str]) ->
 def import_queue(*, actor, record: CallImport) -> CallImport:
     """Start an import in the background: queued through the outbox with the status change."""
     _check(actor)
-    problems = mapping_errors(record.headers, record.mapping)
-    if problems:
-        raise DomainError(" ".join(problems), code="bad_mapping")
+    _check_mapping(record.headers, record.mapping)
     with transaction.atomic():
         locked = CallImport.objects.select_for_update().get(pk=record.pk)
         if locked.status != CallImport.Status.UPLOADED:
@@ -207,9 +209,7 @@ def import_run(*, actor, record: CallImport, progress=None) -> CallImport:
     tally = _Tally()
     try:
         headers, data = Rows(record.path, encoding=record.encoding).open()
-        problems = mapping_errors(headers, record.mapping)
-        if problems:
-            raise DomainError(" ".join(problems), code="bad_mapping")
+        _check_mapping(headers, record.mapping)
         reader = RowReader(headers, record.mapping)
         with transaction.atomic():
             load = _load_postgres if connection.vendor == "postgresql" else _load_batches
@@ -277,7 +277,7 @@ def _load_postgres(reader, data, tally, report, actor) -> tuple[int, int | None,
                        "RETURNING r.line, d.first")
         for line, first in cursor.fetchall():
             tally.good -= 1
-            tally.refuse(line, _("the same 110 call id as line %(line)d") % {"line": first})
+            tally.refuse(line, _duplicate(first))
         table = Call._meta.db_table
         cursor.execute(
             f"WITH added AS (INSERT INTO {table} (call_id, received_at, caller_phone, caller_name, caller_key, "
@@ -312,7 +312,7 @@ def _load_batches(reader, data, tally, report, actor, batch: int = 2000) -> tupl
     for line, v in _good_rows(reader, data, tally, report):
         first = seen.setdefault(v["call_id"], line)
         if first != line:
-            tally.refuse(line, _("the same 110 call id as line %(line)d") % {"line": first})
+            tally.refuse(line, _duplicate(first))
             continue
         tally.good += 1
         pending.append(v)

@@ -12,6 +12,7 @@ days after it in the same run, so a year's rebuild counts each day once."""
 
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.db.models import Count
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
@@ -132,8 +133,6 @@ def grid_windows(w: sel.Window, rollups: "Rollups") -> list[dict]:
 def heat_by_hour(w: sel.Window, rollups: Rollups) -> list[dict]:
     """As selectors.heat_by_hour, from the rollups: (large, ISO weekday, hour) → calls in the heat window, and
     on the day itself."""
-    from django.conf import settings
-
     cells: dict[tuple, list[int]] = {}
     days = rollups.days(w.day, settings.REVIEW_HEAT_DAYS)
     for age, rollup in enumerate(reversed(days)):

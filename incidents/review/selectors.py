@@ -235,7 +235,8 @@ def _aware(value) -> datetime:
 
 def grid_windows(w: Window) -> list[dict]:
     """(large, micro) → the day's calls, and non-police calls in each hotspot window and the window before
-    it, for micro grids that had any call in the last 60 days."""
+    it, for micro grids that had any call in the last 60 days. Counted from the calls: the definition the
+    build's rollups (incidents.review.rollups.grid_windows) are tested against; the build reads those."""
     longest = max(HOTSPOT_WINDOWS.values())
     calls = _calls_between(w.back(2 * longest), w.end).filter(micro_grid__isnull=False)
     counts = {"today": Count("id", filter=Q(received_at__gte=w.start))}
@@ -253,7 +254,8 @@ def heat_by_grid_group(w: Window) -> list[dict]:
 
 
 def heat_by_hour(w: Window) -> list[dict]:
-    """(large, ISO weekday, hour) → calls in the REVIEW_HEAT_DAYS to the day, and on the day itself."""
+    """(large, ISO weekday, hour) → calls in the REVIEW_HEAT_DAYS to the day, and on the day itself. Counted from
+    the calls: the definition rollups.heat_by_hour is tested against; the build reads the rollups."""
     return list(_calls_between(w.back(settings.REVIEW_HEAT_DAYS), w.end)
                 .values(large=large_of(), weekday=ExtractIsoWeekDay("received_at"), hour=ExtractHour("received_at"))
                 .annotate(calls=Count("id"), today=Count("id", filter=Q(received_at__gte=w.start))))
